@@ -1,0 +1,132 @@
+"""Every rounding, saturation, bit-width and tie rule of snnhw, in one place.
+
+Both the golden model (:mod:`snnhw.golden`) and the hardware generator (:mod:`snnhw.hw`)
+import these functions; nothing else in the project decides a width or a rounding.
+
+Rules
+-----
+* Quantisation rounds half away from zero (:func:`round_half_away`), then saturates
+  (:func:`saturate`) to the two's-complement range of the target width.
+* Inference arithmetic is exact integer arithmetic: every accumulator is as wide as its
+  static bound (:func:`signed_width` of the bounds below), so overflow is impossible.
+* The initial membrane of a spiking neuron is ``θ // 2`` (:func:`initial_membrane`).
+* ``argmax`` ties go to the lowest index (:func:`argmax_lowest`); hardware updates its
+  running maximum only on a strictly greater value.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "WEIGHT_BITS_RANGE", "INPUT_BITS_RANGE", "READOUT_BITS",
+    "round_half_away", "saturate", "signed_range", "signed_width", "unsigned_width",
+    "ceil_log2", "input_levels", "quantise_input", "weight_frac_bits", "initial_membrane",
+    "argmax_lowest", "synaptic_drive_bound", "membrane_bound",
+]
+
+#: Allowed weight widths (inclusive).
+WEIGHT_BITS_RANGE = (4, 16)
+#: Allowed input widths (inclusive).
+INPUT_BITS_RANGE = (2, 16)
+#: Width of the accelerator's readout registers (output potentials, counters).
+READOUT_BITS = 32
+
+
+def round_half_away(x):
+    """Round to the nearest integer, halves away from zero; returns int64."""
+    x = np.asarray(x, dtype=np.float64)
+    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
+
+
+def signed_range(bits):
+    """``(lo, hi)`` of a two's-complement integer of ``bits`` bits."""
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def saturate(x, bits, signed=True):
+    """Clip integers to the range of a ``bits``-bit (un)signed integer."""
+    lo, hi = signed_range(bits) if signed else (0, (1 << bits) - 1)
+    return np.clip(np.asarray(x, dtype=np.int64), lo, hi)
+
+
+def ceil_log2(n):
+    """Smallest ``k`` with ``2**k >= n`` (0 for ``n <= 1``)."""
+    return max(0, int(n - 1).bit_length())
+
+
+def unsigned_width(hi):
+    """Bits of an unsigned integer holding ``0..hi`` (at least 1)."""
+    return max(1, int(hi).bit_length())
+
+
+def signed_width(lo, hi=None):
+    """Bits of a two's-complement integer holding ``lo..hi`` (``-lo..lo`` if one argument)."""
+    if hi is None:
+        lo, hi = -abs(int(lo)), abs(int(lo))
+    lo, hi = int(lo), int(hi)
+    bits = 1
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits
+
+
+def input_levels(bits, signed):
+    """Integer that stands for the input value 1.0 (the largest code).
+
+    Unsigned inputs use ``0 .. 2**bits - 1``; signed inputs ``-(2**(bits-1) - 1) .. 2**(bits-1) - 1``.
+    """
+    return (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+
+
+def quantise_input(x, scale, bits, signed):
+    """Quantise real inputs to integer codes: ``clip(round(x / scale * L))``.
+
+    ``L = input_levels(bits, signed)``; values outside the range saturate (negative
+    values saturate to 0 when the input is unsigned).
+    """
+    levels = input_levels(bits, signed)
+    q = round_half_away(np.asarray(x, dtype=np.float64) / scale * levels)
+    return np.clip(q, -levels if signed else 0, levels)
+
+
+def weight_frac_bits(max_abs, bits):
+    """Fraction bits ``f`` of a layer so that ``round(max_abs * 2**f)`` fits ``bits`` signed bits.
+
+    ``f`` is never negative: a layer whose largest normalised weight exceeds the integer
+    range saturates at ``f = 0`` (the quantise pass counts saturated weights).
+    """
+    top = (1 << (bits - 1)) - 1
+    if max_abs <= 0:
+        return bits - 1
+    return max(0, int(math.floor(math.log2(top / max_abs))))
+
+
+def initial_membrane(threshold):
+    """Membrane potential of a spiking neuron at the start of an inference: ``θ // 2``."""
+    return int(threshold) // 2
+
+
+def argmax_lowest(v, axis=-1):
+    """``argmax`` with ties resolved to the lowest index (NumPy's rule, stated here once)."""
+    return np.argmax(np.asarray(v), axis=axis)
+
+
+def synaptic_drive_bound(weight, m_max, events_per_source=1):
+    """Per target neuron, the largest ``|Σ_i m_i · W[j, i]|`` one step can bring.
+
+    ``weight`` is ``(n_out, n_in)``; every source sends at most ``events_per_source`` events
+    of multiplier magnitude ``m_max`` in one step.
+    """
+    return np.abs(np.asarray(weight, dtype=np.int64)).sum(axis=1) * int(m_max) * int(events_per_source)
+
+
+def membrane_bound(drive, bias, steps, threshold):
+    """Static bound on ``|V|`` of a layer over a whole inference.
+
+    ``drive`` is the per-neuron bound of one step's synaptic input, ``bias`` the per-neuron
+    bias added every step. ``|V| <= threshold + steps * max_j(drive_j + |bias_j|)``: the
+    initial ``θ/2`` plus every step's input; firing only moves ``V`` towards zero.
+    """
+    per_step = np.asarray(drive, dtype=np.int64) + np.abs(np.asarray(bias, dtype=np.int64))
+    return int(threshold) + int(steps) * int(per_step.max(initial=0))

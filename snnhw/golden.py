@@ -1,0 +1,122 @@
+"""The golden model: exact integer simulation of a :class:`~snnhw.ir.QuantNetwork`.
+
+This module defines what the hardware must compute, bit for bit. It imports only numpy,
+the IR, :mod:`snnhw.fixed` and the coding rules.
+
+Event streams
+-------------
+Stream ``k`` carries the events that drive layer ``k``: stream 0 comes from the input
+encoder, stream ``k >= 1`` holds the spikes of layer ``k - 1``. An event is
+``(step, source, m)``; its synaptic cost is the target layer's fan-out (one weight per
+target neuron). Integer addition is associative and every accumulator is wide enough
+(checked), so summing a step's events as one matrix product is the same as applying
+them one by one in the hardware's order.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import fixed
+from .codings import coding_rules
+
+__all__ = ["GoldenResult", "run", "run_codes", "quant_ann_logits"]
+
+
+@dataclass
+class GoldenResult:
+    """Outputs of the golden model for a batch of ``N`` images.
+
+    Attributes
+    ----------
+    potentials : int64 ``(N, n_out)``
+        Output-layer membranes after the last step.
+    predicted : int64 ``(N,)``
+        ``argmax`` of ``potentials`` (ties → lowest index).
+    events : int64 ``(N, n_layers)``
+        Events per stream (stream 0 = input events).
+    synaptic_ops : int64 ``(N,)``
+        Weight reads-and-accumulates: ``Σ_k events_k × fan_out_k``.
+    streams : list of int64 arrays ``(E, 4)``, optional
+        Per stream, every event as ``(image, step, source, m)`` (``record_events=True``).
+    """
+    potentials: np.ndarray
+    predicted: np.ndarray
+    events: np.ndarray
+    synaptic_ops: np.ndarray
+    streams: list = field(default=None)
+
+    @property
+    def spikes(self):
+        """Spikes sent by the spiking layers (input events excluded), per image."""
+        return self.events[:, 1:].sum(axis=1)
+
+
+def _check_range(v, bits, name):
+    if bits:
+        lo, hi = fixed.signed_range(bits)
+        if v.size and (v.min() < lo or v.max() > hi):
+            raise OverflowError(f"layer {name!r}: membrane left its {bits}-bit range "
+                                f"(static width bound is wrong)")
+
+
+def _record(streams, k, step, m):
+    img, src = np.nonzero(m)
+    streams[k].append(np.stack([img, np.full_like(img, step), src, m[img, src]], axis=1))
+
+
+def run_codes(qnet, xq, record_events=False):
+    """Simulate integer input codes ``xq`` of shape ``(N, n_inputs)``."""
+    xq = np.asarray(xq, dtype=np.int64).reshape(len(xq), -1)
+    if xq.shape[1] != qnet.n_inputs:
+        raise ValueError(f"input codes have {xq.shape[1]} values, network {qnet.name!r} "
+                         f"expects {qnet.n_inputs}")
+    rules = coding_rules(qnet.coding)
+    n, layers = len(xq), qnet.layers
+    events = np.zeros((n, len(layers)), dtype=np.int64)
+    streams = [[] for _ in layers] if record_events else None
+    v = [np.full((n, l.n_out), fixed.initial_membrane(l.threshold) if l.spiking else 0,
+                 dtype=np.int64) for l in layers]
+
+    events[:, 0] = (xq != 0).sum(axis=1)
+    if rules.static_input:
+        current = xq @ layers[0].weight.T        # one event per non-zero input, at step 0
+        _check_range(current, layers[0].current_bits, layers[0].name)
+        if record_events:
+            _record(streams, 0, 0, xq)
+
+    for t in range(1, rules.steps(qnet.coding) + 1):
+        m = xq
+        for k, layer in enumerate(layers):
+            if k == 0 and rules.static_input:
+                drive = current
+            else:
+                if k > 0:
+                    events[:, k] += (m != 0).sum(axis=1)
+                if record_events and (k > 0 or not rules.static_input):
+                    _record(streams, k, t, m)
+                drive = m @ layer.weight.T
+            v[k] += drive + layer.bias
+            _check_range(v[k], layer.acc_bits, layer.name)
+            if layer.spiking:
+                m, v[k] = rules.fire(v[k], layer.threshold, qnet.coding)
+
+    fan_out = np.array([l.n_out for l in layers], dtype=np.int64)
+    streams = ([np.concatenate(s) if s else np.zeros((0, 4), np.int64) for s in streams]
+               if record_events else None)
+    return GoldenResult(v[-1], fixed.argmax_lowest(v[-1], axis=1), events, events @ fan_out, streams)
+
+
+def run(qnet, x, record_events=False):
+    """Simulate a real-valued batch ``x`` (quantised with :meth:`QuantNetwork.quantise_input`)."""
+    return run_codes(qnet, qnet.quantise_input(x), record_events=record_events)
+
+
+def quant_ann_logits(qnet, x):
+    """The quantised ANN (same integer weights, no spikes): ``a_k = ReLU((Wq_k a_{k-1} + bq_k) / θ_k)``."""
+    a = qnet.quantise_input(x).astype(np.float64)
+    for k, layer in enumerate(qnet.layers):
+        a = (a @ layer.weight.T + layer.bias) / layer.threshold
+        if k < len(qnet.layers) - 1:
+            a = np.maximum(a, 0.0)
+    return a

@@ -1,0 +1,1 @@
+"""Amaranth hardware: weight ROMs, synapse pipeline, fire units, layer engines, accelerator."""

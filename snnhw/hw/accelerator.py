@@ -1,0 +1,158 @@
+"""The accelerator top: input memory, encoder, a chain of layer engines, argmax, counters."""
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .. import fixed
+from ..codings import coding_rules
+from ..ir import IRError
+from .encoder import CurrentEncoder
+from .fire import fire_unit_for
+from .layer import LayerEngine
+
+__all__ = ["SNNAccelerator", "normalise_lanes", "readout_map"]
+
+
+def normalise_lanes(qnet, lanes):
+    """Per-layer lane counts from an int or a sequence; raises :class:`IRError` on bad values."""
+    n = len(qnet.layers)
+    if isinstance(lanes, int):
+        lanes = (lanes,) * n
+    lanes = tuple(lanes)
+    if len(lanes) != n:
+        raise IRError(f"lanes: got {len(lanes)} values for {n} layers")
+    for layer, p in zip(qnet.layers, lanes):
+        if not isinstance(p, int) or p < 1 or p & (p - 1) or p > 64:
+            raise IRError(f"layer {layer.name!r}: lanes must be a power of two in 1..64, got {p!r}")
+    return lanes
+
+
+def readout_map(qnet):
+    """Name → readout register index (see the README's readout table)."""
+    n_out = qnet.n_outputs
+    regs = {f"potential[{j}]": j for j in range(n_out)}
+    regs["predicted"] = n_out
+    regs["cycles"] = n_out + 1
+    for k in range(len(qnet.layers)):
+        regs[f"events[{k}]"] = n_out + 2 + k
+    return regs
+
+
+class SNNAccelerator(wiring.Component):
+    """Runs one inference of a :class:`~snnhw.ir.QuantNetwork` per ``start``.
+
+    Parameters
+    ----------
+    qnet : :class:`~snnhw.ir.QuantNetwork` (widths bound)
+    lanes : int or tuple of int
+        Synapse lanes (weights read per cycle) of each layer.
+
+    Members
+    -------
+    in_addr, in_data, in_we : load one input code (while not busy)
+    start : In(1)     run one inference
+    busy : Out(1)
+    done : Out(1)     finished; held until the next ``start``
+    rd_addr : In; rd_data : Out(signed(32))  readout registers, one cycle latency
+                      (:func:`readout_map`: potentials, predicted class, cycles, events per stream)
+    """
+    def __init__(self, qnet, lanes=1):
+        if any(l.acc_bits == 0 for l in qnet.layers):
+            raise IRError("network has no accumulator widths: run passes.bound_widths first")
+        out = qnet.layers[-1]
+        if out.acc_bits > fixed.READOUT_BITS:
+            raise IRError(f"layer {out.name!r}: output membrane needs {out.acc_bits} bits, more "
+                          f"than the {fixed.READOUT_BITS}-bit readout; use fewer timesteps or weight bits")
+        self.qnet = qnet
+        self.lanes = normalise_lanes(qnet, lanes)
+        self.rules = coding_rules(qnet.coding)
+        self.n_inputs = qnet.n_inputs
+        self.input_bits = qnet.input_bits
+        self.input_signed = qnet.input_signed
+        self.in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
+        self.readout = readout_map(qnet)
+        self.readout_depth = len(self.readout)
+        steps = self.rules.steps(qnet.coding)
+        spike_m = fire_unit_for(qnet.layers[0], qnet.coding).m_shape if qnet.layers[0].spiking else None
+        self.engines = []
+        m_in = self.in_shape
+        for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
+            fu = fire_unit_for(layer, qnet.coding)
+            self.engines.append(LayerEngine(layer, fu, p, steps, m_in,
+                                            static_input=(k == 0 and self.rules.static_input)))
+            m_in = fu.m_shape
+        del spike_m
+        self.encoder = CurrentEncoder(self.n_inputs, self.in_shape)
+        super().__init__({
+            "in_addr": In(range(max(2, self.n_inputs))),
+            "in_data": In(self.in_shape),
+            "in_we": In(1),
+            "start": In(1),
+            "busy": Out(1),
+            "done": Out(1),
+            "rd_addr": In(range(max(2, self.readout_depth))),
+            "rd_data": Out(signed(fixed.READOUT_BITS)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inputs = inputs = Memory(shape=self.in_shape, depth=max(2, self.n_inputs), init=[])
+        wr, rd = inputs.write_port(), inputs.read_port()
+        m.d.comb += [wr.addr.eq(self.in_addr), wr.data.eq(self.in_data), wr.en.eq(self.in_we & ~self.busy)]
+        m.submodules.encoder = enc = self.encoder
+        m.d.comb += [rd.addr.eq(enc.in_raddr), enc.in_rdata.eq(rd.data)]
+
+        producers = [enc] + self.engines[:-1]
+        for k, (src, eng) in enumerate(zip(producers, self.engines)):
+            m.submodules[f"layer{k}"] = eng
+            m.d.comb += [eng.inp.valid.eq(src.out.valid), eng.inp.payload.eq(src.out.payload),
+                         src.out_room.eq(eng.inp_room), eng.start.eq(self.start & ~self.busy)]
+        m.d.comb += enc.start.eq(self.start & ~self.busy)
+        last = self.engines[-1]
+        m.d.comb += last.out_room.eq(1)        # the output layer emits nothing
+        n_out = self.qnet.n_outputs
+
+        cycles = Signal(32)
+        predicted = Signal(range(max(2, n_out)))
+        best = Signal(signed(last.layer.acc_bits))
+        arg_j = Signal(range(n_out + 1))
+        arg_valid, arg_prev = Signal(), Signal(range(max(2, n_out)))
+
+        with m.If(self.busy):
+            m.d.sync += cycles.eq(cycles + 1)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [self.busy.eq(1), self.done.eq(0), cycles.eq(1)]
+                    m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(last.done):
+                    m.d.sync += [arg_j.eq(0), arg_valid.eq(0)]
+                    m.next = "ARGMAX"
+            with m.State("ARGMAX"):
+                # ties → lowest index: update only on strictly greater (fixed.argmax_lowest)
+                m.d.comb += last.rd_addr.eq(arg_j)
+                m.d.sync += [arg_valid.eq(arg_j < n_out), arg_prev.eq(arg_j)]
+                with m.If(arg_j < n_out):
+                    m.d.sync += arg_j.eq(arg_j + 1)
+                with m.If(arg_valid & ((arg_prev == 0) | (last.rd_data > best))):
+                    m.d.sync += [best.eq(last.rd_data), predicted.eq(arg_prev)]
+                with m.If(arg_valid & (arg_prev == n_out - 1)):
+                    m.d.sync += [self.busy.eq(0), self.done.eq(1)]
+                    m.next = "IDLE"
+
+        # readout registers
+        regs = [predicted, cycles] + [e.events for e in self.engines]
+        is_pot = Signal()
+        reg_data = Signal(signed(fixed.READOUT_BITS))
+        with m.If(~self.busy):
+            m.d.comb += last.rd_addr.eq(self.rd_addr)
+        m.d.sync += is_pot.eq(self.rd_addr < n_out)
+        with m.Switch(self.rd_addr):
+            for idx, reg in enumerate(regs):
+                with m.Case(n_out + idx):
+                    m.d.sync += reg_data.eq(reg)
+        m.d.comb += self.rd_data.eq(Mux(is_pot, last.rd_data, reg_data))
+        return m

@@ -1,0 +1,188 @@
+"""One layer engine: event FIFO → synapse pipeline → membrane RAM ← neuron scanner → events out."""
+
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .. import fixed
+from .rom import WeightROM
+from .scan import NeuronScanner
+from .stream import EMIT_LATENCY, EventStream, event_layout
+from .synapse import SynapsePipeline
+
+__all__ = ["LayerEngine", "fifo_depth"]
+
+
+def fifo_depth(n_src):
+    """Input FIFO depth of a layer whose sources number ``n_src``: a whole step of events fits."""
+    return min(512, max(8, 1 << fixed.ceil_log2(n_src + 2)))
+
+
+class LayerEngine(wiring.Component):
+    """Runs one layer for one inference of ``steps`` steps.
+
+    Per step: integrate the events of the input stream up to the end-of-step token, then
+    scan every neuron through the fire unit, sending its events and a token downstream.
+    A layer with ``static_input`` integrates its input once (step 0) into a constant-current
+    RAM and then scans ``steps`` times.
+
+    Parameters
+    ----------
+    layer : :class:`~snnhw.ir.QuantLayer`
+    fire_unit : :class:`~snnhw.hw.fire.FireUnit`
+    lanes : int
+    steps : int
+    m_in_shape : shape of the incoming multipliers
+    static_input : bool
+
+    Members
+    -------
+    inp : In(event stream)      the input FIFO's write side
+    inp_room : Out(1)           the input FIFO has more than ``EMIT_LATENCY`` free slots
+    out, out_room               events to the next layer (unused on the output layer)
+    start : In(1)               initialise the membranes and run one inference
+    done : Out(1)               all steps finished (held until ``start``)
+    events : Out(32)            events consumed this inference (end tokens excluded)
+    rd_addr : In; rd_data : Out read a membrane after ``done`` (one cycle latency)
+    """
+    def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False):
+        self.layer, self.lanes, self.steps = layer, lanes, steps
+        self.static_input = static_input
+        self.k = -(-layer.n_out // lanes)
+        self.acc_shape = signed(layer.acc_bits)
+        self.current_shape = signed(layer.current_bits) if static_input else None
+        self.depth = fifo_depth(layer.n_in)
+        self.rom = WeightROM(layer.weight, lanes, layer.weight_bits)
+        self.synapse = SynapsePipeline(layer.n_in, layer.n_out, lanes, layer.weight_bits, m_in_shape,
+                                       self.current_shape if static_input else self.acc_shape)
+        self.scanner = NeuronScanner(layer.n_out, lanes, layer.bias, fire_unit, self.current_shape)
+        self.in_layout = event_layout(layer.n_in, m_in_shape)
+        super().__init__({
+            "inp": In(EventStream(layer.n_in, m_in_shape)),
+            "inp_room": Out(1),
+            "out": Out(self.scanner.out.signature),
+            "out_room": In(1),
+            "start": In(1),
+            "done": Out(1),
+            "busy": Out(1),
+            "events": Out(32),
+            "rd_addr": In(range(max(2, layer.n_out))),
+            "rd_data": Out(self.acc_shape),
+        })
+
+    def _bank(self, m, name, shape, init, port, init_phase, init_word):
+        """Instantiate a ``lanes``-banked RAM driven by ``port`` (a MemPort interface)."""
+        lanes = self.lanes
+        rdata = Signal(data.ArrayLayout(shape, lanes), name=f"{name}_rdata")
+        for p in range(lanes):
+            mem = Memory(shape=shape, depth=max(2, self.k), init=[])
+            m.submodules[f"{name}{p}"] = mem
+            wr, rd = mem.write_port(), mem.read_port()
+            m.d.comb += [rd.addr.eq(port["raddr"]), rdata[p].eq(rd.data)]
+            with m.If(init_phase):
+                m.d.comb += [wr.addr.eq(init_word), wr.data.eq(init), wr.en.eq(1)]
+            with m.Else():
+                m.d.comb += [wr.addr.eq(port["waddr"]), wr.data.eq(port["wdata"][p]),
+                             wr.en.eq(port["we"][p])]
+        return rdata
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=len(self.inp.payload.as_value()),
+                                                    depth=self.depth)
+        m.submodules.rom = rom = self.rom
+        m.submodules.synapse = syn = self.synapse
+        m.submodules.scanner = scan = self.scanner
+        layer, k = self.layer, self.k
+
+        m.d.comb += [
+            fifo.w_data.eq(self.inp.payload.as_value()), fifo.w_en.eq(self.inp.valid),
+            self.inp.ready.eq(fifo.w_rdy),
+            self.inp_room.eq(fifo.w_level < self.depth - EMIT_LATENCY),
+            rom.addr.eq(syn.rom_addr), syn.rom_data.eq(rom.data),
+            self.out.valid.eq(scan.out.valid), self.out.payload.eq(scan.out.payload),
+            scan.out_room.eq(self.out_room),
+        ]
+        head = data.View(self.in_layout, fifo.r_data)
+
+        init_word = Signal(range(max(2, k)))
+        step = Signal(range(self.steps + 2))
+        initialising = Signal()
+        integrating = Signal()
+        m.d.comb += self.busy.eq(~self.done & (initialising | integrating | scan.busy))
+
+        # RAMs: the membrane V (scanner; also synapse unless static) and the current C.
+        v_port = {"raddr": Signal(range(max(2, k))), "waddr": Signal(range(max(2, k))),
+                  "wdata": Signal(data.ArrayLayout(self.acc_shape, self.lanes)),
+                  "we": Signal(self.lanes)}
+        v_init = fixed.initial_membrane(layer.threshold) if layer.spiking else 0
+        v_rdata = self._bank(m, "v", self.acc_shape, v_init, v_port, initialising, init_word)
+        m.d.comb += scan.v.rdata.eq(v_rdata)
+        if self.static_input:
+            c_port = {"raddr": Signal(range(max(2, k))), "waddr": syn.acc.waddr,
+                      "wdata": syn.acc.wdata, "we": syn.acc.we}
+            c_rdata = self._bank(m, "c", self.current_shape, 0, c_port, initialising, init_word)
+            m.d.comb += [syn.acc.rdata.eq(c_rdata), scan.c_rdata.eq(c_rdata)]
+            with m.If(integrating):
+                m.d.comb += c_port["raddr"].eq(syn.acc.raddr)
+            with m.Else():
+                m.d.comb += c_port["raddr"].eq(scan.c_raddr)
+            m.d.comb += [v_port["raddr"].eq(scan.v.raddr), v_port["waddr"].eq(scan.v.waddr),
+                         v_port["wdata"].eq(scan.v.wdata), v_port["we"].eq(scan.v.we)]
+        else:
+            m.d.comb += syn.acc.rdata.eq(v_rdata)
+            with m.If(integrating):
+                m.d.comb += [v_port["raddr"].eq(syn.acc.raddr), v_port["waddr"].eq(syn.acc.waddr),
+                             v_port["wdata"].eq(syn.acc.wdata), v_port["we"].eq(syn.acc.we)]
+            with m.Else():
+                m.d.comb += [v_port["raddr"].eq(scan.v.raddr), v_port["waddr"].eq(scan.v.waddr),
+                             v_port["wdata"].eq(scan.v.wdata), v_port["we"].eq(scan.v.we)]
+
+        # readout of a membrane after done (output layer): lane select registered
+        rd_lane = Signal(range(max(2, self.lanes)))
+        with m.If(self.done):
+            m.d.comb += v_port["raddr"].eq(self.rd_addr // self.lanes)
+        m.d.sync += rd_lane.eq(self.rd_addr % self.lanes)
+        m.d.comb += self.rd_data.eq(v_rdata[rd_lane])
+
+        # events from the FIFO into the synapse pipeline; the end-of-step token ends integration
+        is_event = fifo.r_rdy & ~head.last
+        m.d.comb += [syn.events.valid.eq(integrating & is_event),
+                     syn.events.payload.src.eq(head.src), syn.events.payload.m.eq(head.m)]
+        take_token = integrating & fifo.r_rdy & head.last & ~syn.busy
+        m.d.comb += fifo.r_en.eq((syn.events.valid & syn.events.ready) | take_token)
+        with m.If(syn.events.valid & syn.events.ready):
+            m.d.sync += self.events.eq(self.events + 1)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [initialising.eq(1), init_word.eq(0), self.done.eq(0),
+                                 self.events.eq(0), step.eq(0)]
+                    m.next = "INIT"
+            with m.State("INIT"):
+                m.d.sync += init_word.eq(init_word + 1)
+                with m.If(init_word == k - 1):
+                    m.d.sync += [initialising.eq(0), integrating.eq(1)]
+                    m.next = "INTEGRATE"
+            with m.State("INTEGRATE"):
+                with m.If(take_token):
+                    m.d.sync += integrating.eq(0)
+                    m.d.comb += scan.start.eq(1)
+                    m.next = "SCAN"
+            with m.State("SCAN"):
+                # the scanner is busy from the cycle after its start pulse
+                with m.If(~scan.busy):
+                    m.d.sync += step.eq(step + 1)
+                    with m.If(step == self.steps - 1):
+                        m.d.sync += self.done.eq(1)
+                        m.next = "IDLE"
+                    with m.Elif(self.static_input):
+                        m.d.comb += scan.start.eq(1)
+                        m.next = "SCAN"
+                    with m.Else():
+                        m.d.sync += integrating.eq(1)
+                        m.next = "INTEGRATE"
+        return m

@@ -1,0 +1,90 @@
+"""Weight and bias ROMs (synchronous read, inferred as block RAM)."""
+
+import numpy as np
+from amaranth.hdl import Module, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .. import fixed
+
+__all__ = ["WeightROM", "BiasROM", "pack_weights"]
+
+
+def pack_weights(weight, lanes, bits):
+    """ROM image of ``weight`` ``(n_dst, n_src)``: word ``src·K + w`` holds ``W[w·P + p, src]``
+    in bits ``[p·bits, (p+1)·bits)`` (two's complement), ``K = ceil(n_dst / P)``.
+    """
+    weight = np.asarray(weight, dtype=np.int64)
+    n_dst, n_src = weight.shape
+    k = -(-n_dst // lanes)
+    padded = np.zeros((k * lanes, n_src), dtype=np.int64)
+    padded[:n_dst] = weight
+    mask = (1 << bits) - 1
+    words = []
+    for s in range(n_src):
+        for w in range(k):
+            word = 0
+            for p in range(lanes):
+                word |= (int(padded[w * lanes + p, s]) & mask) << (p * bits)
+            words.append(word)
+    return words
+
+
+class WeightROM(wiring.Component):
+    """Weights of one layer, ``lanes`` weights per word, one word read per cycle.
+
+    Parameters
+    ----------
+    weight : int array ``(n_dst, n_src)``
+    lanes : int
+    bits : int
+        Signed weight width.
+
+    Members
+    -------
+    addr : In(range(n_src · K))
+    data : Out(lanes × signed(bits)), valid one cycle after ``addr``.
+    """
+    def __init__(self, weight, lanes, bits):
+        self._words = pack_weights(weight, lanes, bits)
+        self.lanes, self.bits = lanes, bits
+        self.words_per_source = -(-weight.shape[0] // lanes)
+        super().__init__({
+            "addr": In(range(max(2, len(self._words)))),
+            "data": Out(data.ArrayLayout(signed(bits), lanes)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = Memory(shape=unsigned(self.bits * self.lanes),
+                                        depth=max(2, len(self._words)), init=self._words)
+        rd = mem.read_port()
+        m.d.comb += [rd.addr.eq(self.addr), self.data.as_value().eq(rd.data)]
+        return m
+
+
+class BiasROM(wiring.Component):
+    """Per-neuron constants (bias), one read per cycle.
+
+    Members
+    -------
+    addr : In(range(n))
+    data : Out(signed(bits)), valid one cycle after ``addr``.
+    """
+    def __init__(self, values):
+        values = [int(v) for v in values]
+        self._values = values
+        bits = fixed.signed_width(min(values + [0]), max(values + [0]))
+        super().__init__({
+            "addr": In(range(max(2, len(values)))),
+            "data": Out(signed(bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = Memory(shape=self.data.shape(), depth=max(2, len(self._values)),
+                                        init=self._values)
+        rd = mem.read_port()
+        m.d.comb += [rd.addr.eq(self.addr), self.data.eq(rd.data)]
+        return m

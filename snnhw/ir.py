@@ -1,0 +1,342 @@
+"""The frozen, typed network description: the single source of truth of snnhw.
+
+:class:`Network` holds a float ReLU network as read by a frontend; :class:`QuantNetwork`
+holds the integer network after the passes, with its coding and every width. Both
+validate themselves on construction and raise :class:`IRError` naming the culprit.
+"""
+
+import dataclasses
+import json
+import pathlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import fixed
+
+__all__ = ["IRError", "Dense", "Network", "RateCoding", "QuantLayer", "QuantNetwork", "CODINGS"]
+
+
+class IRError(ValueError):
+    """A network, layer or parameter that snnhw cannot represent; the message names it."""
+
+
+def _frozen_array(a, dtype, what):
+    try:
+        arr = np.array(a, dtype=dtype, copy=True)
+    except (TypeError, ValueError) as e:
+        raise IRError(f"{what}: cannot convert to {np.dtype(dtype).name}: {e}") from None
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Dense:
+    """A fully connected layer ``y = W x + b`` (float), followed by ReLU unless it is the last.
+
+    Parameters
+    ----------
+    name : str
+        Layer name (the frontend uses the torch module path).
+    weight : array ``(n_out, n_in)``
+    bias : array ``(n_out,)``
+    """
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray
+
+    def __post_init__(self):
+        w = _frozen_array(self.weight, np.float64, f"layer {self.name!r} weight")
+        b = _frozen_array(self.bias, np.float64, f"layer {self.name!r} bias")
+        if w.ndim != 2:
+            raise IRError(f"layer {self.name!r}: weight must be 2-D (n_out, n_in), got shape {w.shape}")
+        if b.shape != (w.shape[0],):
+            raise IRError(f"layer {self.name!r}: bias shape {b.shape} does not match "
+                          f"weight shape {w.shape} (expected ({w.shape[0]},))")
+        if w.size == 0:
+            raise IRError(f"layer {self.name!r}: weight is empty, shape {w.shape}")
+        for what, a in (("weight", w), ("bias", b)):
+            bad = ~np.isfinite(a)
+            if bad.any():
+                idx = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise IRError(f"layer {self.name!r}: {what} has {int(bad.sum())} non-finite "
+                              f"value(s) (NaN/inf), first at index {idx}")
+        object.__setattr__(self, "weight", w)
+        object.__setattr__(self, "bias", b)
+
+    @property
+    def n_in(self):
+        return self.weight.shape[1]
+
+    @property
+    def n_out(self):
+        return self.weight.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A float ReLU network: ``layers[k]`` feeds ``layers[k+1]`` through a ReLU.
+
+    Parameters
+    ----------
+    name : str
+    input_shape : tuple of int
+        Shape of one input sample (flattened in row-major order before the first layer).
+    layers : tuple of :class:`Dense`
+    """
+    name: str
+    input_shape: tuple
+    layers: tuple
+
+    def __post_init__(self):
+        shape = tuple(int(s) for s in self.input_shape)
+        if not shape or any(s <= 0 for s in shape):
+            raise IRError(f"network {self.name!r}: invalid input shape {self.input_shape}")
+        object.__setattr__(self, "input_shape", shape)
+        layers = tuple(self.layers)
+        if not layers:
+            raise IRError(f"network {self.name!r}: has no layers")
+        object.__setattr__(self, "layers", layers)
+        n = int(np.prod(shape))
+        names = set()
+        for layer in layers:
+            if layer.name in names:
+                raise IRError(f"network {self.name!r}: duplicate layer name {layer.name!r}")
+            names.add(layer.name)
+            if layer.n_in != n:
+                raise IRError(f"layer {layer.name!r}: expects {layer.n_in} inputs but receives {n}")
+            n = layer.n_out
+
+    @property
+    def n_inputs(self):
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_outputs(self):
+        return self.layers[-1].n_out
+
+    def forward(self, x):
+        """Float reference: logits of a batch ``x`` of shape ``(N, *input_shape)``."""
+        a = check_input_batch(x, self.input_shape, self.name)
+        for k, layer in enumerate(self.layers):
+            a = a @ layer.weight.T + layer.bias
+            if k < len(self.layers) - 1:
+                a = np.maximum(a, 0.0)
+        return a
+
+    def activations(self, x):
+        """Per-layer activations (ReLU applied except at the output) of a batch."""
+        a = check_input_batch(x, self.input_shape, self.name)
+        out = []
+        for k, layer in enumerate(self.layers):
+            a = a @ layer.weight.T + layer.bias
+            if k < len(self.layers) - 1:
+                a = np.maximum(a, 0.0)
+            out.append(a)
+        return out
+
+
+def check_input_batch(x, input_shape, name):
+    """Return ``x`` as a float64 ``(N, n_inputs)`` array or raise :class:`IRError`."""
+    x = np.asarray(x, dtype=np.float64)
+    shape = tuple(input_shape)
+    if x.shape[1:] != shape:
+        if x.ndim == 2 and x.shape[1] == int(np.prod(shape)):
+            pass
+        elif x.shape == shape:
+            x = x[None]
+        else:
+            raise IRError(f"network {name!r}: input of shape {x.shape} does not match the "
+                          f"model's input shape {shape} (expected (N, {', '.join(map(str, shape))}))")
+    if not np.isfinite(x).all():
+        raise IRError(f"network {name!r}: input contains NaN/inf")
+    return x.reshape(x.shape[0], -1)
+
+
+@dataclass(frozen=True)
+class RateCoding:
+    """Rate-coded integrate-and-fire (methods.md §2).
+
+    Parameters
+    ----------
+    timesteps : int
+        Number of steps ``T``; the input drives the first layer with a constant current.
+    """
+    timesteps: int = 32
+    kind: str = field(default="rate", init=False)
+
+    def __post_init__(self):
+        if not isinstance(self.timesteps, (int, np.integer)) or not 1 <= self.timesteps <= 4096:
+            raise IRError(f"rate coding: timesteps must be an integer in 1..4096, got {self.timesteps!r}")
+
+    @property
+    def spike_m_max(self):
+        """Largest event multiplier a spiking layer sends (``|m|``)."""
+        return 1
+
+    @property
+    def spike_m_signed(self):
+        return False
+
+
+#: Coding name → config class.
+CODINGS = {"rate": RateCoding}
+
+
+@dataclass(frozen=True, eq=False)
+class QuantLayer:
+    """An integer layer.
+
+    Parameters
+    ----------
+    name : str
+    weight : int array ``(n_out, n_in)``, within ``weight_bits`` signed bits.
+    bias : int array ``(n_out,)``, added to the membrane every step.
+    threshold : int
+        The integer that stands for 1.0 in this layer's membrane (``θq``).
+    spiking : bool
+        ``False`` for the output layer, which only accumulates.
+    acc_bits : int
+        Width of the membrane (from :func:`snnhw.passes.bound_widths`; 0 before).
+    current_bits : int
+        Width of the constant-current register of a layer driven by analogue input (else 0).
+    """
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray
+    threshold: int
+    weight_bits: int
+    spiking: bool
+    acc_bits: int = 0
+    current_bits: int = 0
+
+    def __post_init__(self):
+        w = _frozen_array(self.weight, np.int64, f"layer {self.name!r} weight")
+        b = _frozen_array(self.bias, np.int64, f"layer {self.name!r} bias")
+        if w.ndim != 2 or b.shape != (w.shape[0],):
+            raise IRError(f"layer {self.name!r}: weight {w.shape} / bias {b.shape} shapes do not match")
+        lo, hi = fixed.signed_range(self.weight_bits)
+        if w.size and (w.min() < lo or w.max() > hi):
+            raise IRError(f"layer {self.name!r}: weights outside {self.weight_bits}-bit signed range")
+        if int(self.threshold) < 1:
+            raise IRError(f"layer {self.name!r}: threshold must be >= 1, got {self.threshold}")
+        object.__setattr__(self, "weight", w)
+        object.__setattr__(self, "bias", b)
+        object.__setattr__(self, "threshold", int(self.threshold))
+
+    @property
+    def n_in(self):
+        return self.weight.shape[1]
+
+    @property
+    def n_out(self):
+        return self.weight.shape[0]
+
+
+@dataclass(frozen=True, eq=False)
+class QuantNetwork:
+    """The integer spiking network: what golden and hardware both implement.
+
+    Parameters
+    ----------
+    name : str
+    input_shape : tuple of int
+    input_bits : int
+    input_signed : bool
+    input_scale : float
+        Real input value that maps to the largest input code (``λ0``).
+    layers : tuple of :class:`QuantLayer`
+    coding : coding config (e.g. :class:`RateCoding`)
+    calibration : dict
+        Provenance: per-layer ``λ``, percentile, saturated weights, etc. (JSON-able).
+    """
+    name: str
+    input_shape: tuple
+    input_bits: int
+    input_signed: bool
+    input_scale: float
+    layers: tuple
+    coding: object
+    calibration: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
+        object.__setattr__(self, "layers", tuple(self.layers))
+        lo, hi = fixed.INPUT_BITS_RANGE
+        if not lo <= self.input_bits <= hi:
+            raise IRError(f"input_bits must be in {lo}..{hi}, got {self.input_bits}")
+        n = self.n_inputs
+        for layer in self.layers:
+            if layer.n_in != n:
+                raise IRError(f"layer {layer.name!r}: expects {layer.n_in} inputs but receives {n}")
+            n = layer.n_out
+        if any(not l.spiking for l in self.layers[:-1]) or self.layers[-1].spiking:
+            raise IRError("only the last layer may be (and must be) non-spiking")
+
+    @property
+    def n_inputs(self):
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_outputs(self):
+        return self.layers[-1].n_out
+
+    @property
+    def input_levels(self):
+        return fixed.input_levels(self.input_bits, self.input_signed)
+
+    def quantise_input(self, x):
+        """Integer input codes ``(N, n_inputs)`` of a real batch."""
+        x = check_input_batch(x, self.input_shape, self.name)
+        return fixed.quantise_input(x, self.input_scale, self.input_bits, self.input_signed)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    # -- persistence: JSON (structure) + NPZ (arrays) --------------------------------
+
+    def save(self, path):
+        """Write ``<path>.json`` and ``<path>.npz``; returns the JSON path."""
+        path = pathlib.Path(path)
+        stem = path.with_suffix("")
+        meta = {
+            "format": "snnhw.QuantNetwork/1",
+            "name": self.name, "input_shape": list(self.input_shape),
+            "input_bits": self.input_bits, "input_signed": self.input_signed,
+            "input_scale": self.input_scale,
+            "coding": dataclasses.asdict(self.coding),
+            "calibration": self.calibration,
+            "layers": [{"name": l.name, "threshold": l.threshold, "weight_bits": l.weight_bits,
+                        "spiking": l.spiking, "acc_bits": l.acc_bits, "current_bits": l.current_bits}
+                       for l in self.layers],
+        }
+        arrays = {}
+        for k, l in enumerate(self.layers):
+            arrays[f"w{k}"] = l.weight
+            arrays[f"b{k}"] = l.bias
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        stem.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        np.savez(stem.with_suffix(".npz"), **arrays)
+        return stem.with_suffix(".json")
+
+    @classmethod
+    def load(cls, path):
+        """Read a network written by :meth:`save`."""
+        stem = pathlib.Path(path).with_suffix("")
+        try:
+            meta = json.loads(stem.with_suffix(".json").read_text())
+        except FileNotFoundError:
+            raise IRError(f"no quantised network at {stem.with_suffix('.json')}") from None
+        if meta.get("format") != "snnhw.QuantNetwork/1":
+            raise IRError(f"{stem.with_suffix('.json')}: not a snnhw quantised network")
+        arrays = np.load(stem.with_suffix(".npz"))
+        coding = dict(meta["coding"])
+        kind = coding.pop("kind")
+        if kind not in CODINGS:
+            raise IRError(f"{stem.with_suffix('.json')}: unknown coding {kind!r}")
+        layers = tuple(QuantLayer(weight=arrays[f"w{k}"], bias=arrays[f"b{k}"], **lm)
+                       for k, lm in enumerate(meta["layers"]))
+        return cls(name=meta["name"], input_shape=tuple(meta["input_shape"]),
+                   input_bits=meta["input_bits"], input_signed=meta["input_signed"],
+                   input_scale=meta["input_scale"], layers=layers,
+                   coding=CODINGS[kind](**coding), calibration=meta["calibration"])

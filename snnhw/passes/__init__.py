@@ -1,0 +1,13 @@
+"""Conversion passes: pure functions from one IR value to the next.
+
+The pipeline (:data:`PIPELINE`) is explicit: ``calibrate → normalise → quantise → bound_widths``.
+:func:`convert` runs it.
+"""
+
+from .calibrate import Calibration, calibrate
+from .normalise import normalise
+from .quantise import quantise
+from .widths import bound_widths
+from .pipeline import PIPELINE, convert
+
+__all__ = ["Calibration", "calibrate", "normalise", "quantise", "bound_widths", "PIPELINE", "convert"]

@@ -1,0 +1,36 @@
+"""The explicit conversion pipeline."""
+
+from ..ir import Network, RateCoding
+from .calibrate import calibrate
+from .normalise import normalise
+from .quantise import quantise
+from .widths import bound_widths
+
+__all__ = ["PIPELINE", "convert"]
+
+#: The passes, in order (names for docs and reports).
+PIPELINE = ("calibrate", "normalise", "quantise", "bound_widths")
+
+
+def convert(model, x_cal, coding=None, *, weight_bits=8, input_bits=8, percentile=99.9,
+            input_shape=None, name=None):
+    """Convert a float network (``ir.Network`` or torch module) into a :class:`~snnhw.ir.QuantNetwork`.
+
+    Parameters
+    ----------
+    model : :class:`snnhw.ir.Network` or ``torch.nn.Module``
+    x_cal : array
+        Calibration inputs ``(N, *input_shape)``.
+    coding : coding config, default :class:`~snnhw.ir.RateCoding`
+    weight_bits, input_bits : int
+    percentile : float
+        Calibration percentile (100 = max).
+    """
+    if not isinstance(model, Network):
+        from ..frontend import from_torch
+        model = from_torch(model, input_shape=input_shape, name=name)
+    coding = coding if coding is not None else RateCoding()
+    calib = calibrate(model, x_cal, percentile=percentile)
+    qnet = quantise(normalise(model, calib), calib, coding, weight_bits=weight_bits,
+                    input_bits=input_bits)
+    return bound_widths(qnet)

@@ -1,0 +1,42 @@
+"""Quantisation: integer weights, biases and thresholds (methods.md §0.4)."""
+
+import numpy as np
+
+from .. import fixed
+from ..ir import IRError, QuantLayer, QuantNetwork
+
+__all__ = ["quantise"]
+
+
+def _check_bits(what, bits, rng):
+    lo, hi = rng
+    if not isinstance(bits, (int, np.integer)) or not lo <= bits <= hi:
+        raise IRError(f"{what} must be an integer in {lo}..{hi}, got {bits!r}")
+
+
+def quantise(net, calib, coding, weight_bits=8, input_bits=8):
+    """Quantise a *normalised* network.
+
+    Layer ``l`` gets ``f_l = weight_frac_bits(max|W'_l|)`` and ``Wq = round(W' · 2^f_l)``.
+    Its threshold ``θ_l`` (the integer standing for 1.0) is ``2^f_l``, times the input
+    levels ``L`` for the first layer, which integrates integer input codes; biases are
+    ``round(b' · θ_l)``.
+    """
+    _check_bits("weight_bits", weight_bits, fixed.WEIGHT_BITS_RANGE)
+    _check_bits("input_bits", input_bits, fixed.INPUT_BITS_RANGE)
+    levels = fixed.input_levels(input_bits, calib.input_signed)
+    layers, saturated, frac = [], {}, {}
+    for k, layer in enumerate(net.layers):
+        f = fixed.weight_frac_bits(float(np.abs(layer.weight).max()), weight_bits)
+        wq_raw = fixed.round_half_away(layer.weight * (1 << f))
+        wq = fixed.saturate(wq_raw, weight_bits)
+        saturated[layer.name] = int((wq != wq_raw).sum())
+        frac[layer.name] = f
+        theta = (1 << f) * (levels if k == 0 else 1)
+        bq = fixed.round_half_away(layer.bias * theta)
+        layers.append(QuantLayer(layer.name, wq, bq, theta, weight_bits,
+                                 spiking=k < len(net.layers) - 1))
+    info = dict(calib.as_dict(), weight_bits=weight_bits, input_bits=input_bits,
+                frac_bits=frac, saturated_weights=saturated)
+    return QuantNetwork(net.name, net.input_shape, input_bits, calib.input_signed,
+                        calib.input_scale, tuple(layers), coding, info)
