@@ -1,0 +1,96 @@
+"""``QuantNetwork`` → Verilog + manifest + test vectors; deterministic output."""
+
+import hashlib
+import json
+import pathlib
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from . import golden
+from .codings import coding_rules
+from .hw.accelerator import SNNAccelerator, normalise_lanes, readout_map
+from .hw.layer import fifo_depth
+
+__all__ = ["BuildResult", "build", "generate_verilog", "manifest", "write_vectors", "event_bound"]
+
+TOP = "snnhw_core"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    verilog: pathlib.Path
+    manifest: pathlib.Path
+    top: str
+
+
+def generate_verilog(qnet, lanes=1, name=TOP):
+    """Verilog text of the accelerator (same network and options → identical bytes)."""
+    from amaranth.back import rtlil, verilog
+
+    top = SNNAccelerator(qnet, lanes=lanes)
+    text = rtlil.convert(top, name=name, emit_src=False)
+    # -noattr: Icarus 11 cannot parse the (* full_case *) attributes yosys puts on statements
+    return verilog._convert_rtlil_text(text, strip_internal_attrs=True, write_verilog_opts=("-noattr",))
+
+
+def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
+    """Everything a testbench or a report needs to know about a generated design."""
+    lanes = normalise_lanes(qnet, lanes)
+    rules = coding_rules(qnet.coding)
+    layers = []
+    for k, (l, p) in enumerate(zip(qnet.layers, lanes)):
+        layers.append({
+            "name": l.name, "n_in": l.n_in, "n_out": l.n_out, "lanes": p,
+            "words_per_event": -(-l.n_out // p), "weight_bits": l.weight_bits,
+            "threshold": l.threshold, "acc_bits": l.acc_bits, "current_bits": l.current_bits,
+            "spiking": l.spiking, "fifo_depth": fifo_depth(l.n_in),
+            "rom_words": l.n_in * -(-l.n_out // p), "rom_word_bits": p * l.weight_bits,
+        })
+    out = {
+        "format": "snnhw.manifest/1", "top": name, "network": qnet.name,
+        "coding": asdict(qnet.coding), "steps": rules.steps(qnet.coding),
+        "static_input": rules.static_input,
+        "n_inputs": qnet.n_inputs, "input_shape": list(qnet.input_shape),
+        "input_bits": qnet.input_bits, "input_signed": qnet.input_signed,
+        "input_scale": qnet.input_scale, "n_outputs": qnet.n_outputs,
+        "layers": layers, "readout": readout_map(qnet), "readout_depth": len(readout_map(qnet)),
+        "ports": {"clk": "clk", "rst": "rst", "in_addr": "in_addr", "in_data": "in_data",
+                  "in_we": "in_we", "start": "start", "busy": "busy", "done": "done",
+                  "rd_addr": "rd_addr", "rd_data": "rd_data"},
+    }
+    if verilog_text is not None:
+        out["verilog_sha256"] = hashlib.sha256(verilog_text.encode()).hexdigest()
+    return out
+
+
+def build(qnet, out_dir, lanes=1, name=TOP):
+    """Write ``<name>.v`` and ``manifest.json`` into ``out_dir``."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = generate_verilog(qnet, lanes, name)
+    vpath = out_dir / f"{name}.v"
+    vpath.write_text(text)
+    mpath = out_dir / "manifest.json"
+    mpath.write_text(json.dumps(manifest(qnet, lanes, text, name), indent=2, sort_keys=True) + "\n")
+    return BuildResult(vpath, mpath, name)
+
+
+def write_vectors(qnet, x, path, x_is_codes=False):
+    """Golden test vectors: input codes, potentials, class and event counts (``.npz``)."""
+    xq = np.asarray(x, dtype=np.int64) if x_is_codes else qnet.quantise_input(x)
+    res = golden.run_codes(qnet, xq)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, inputs=xq, potentials=res.potentials, predicted=res.predicted, events=res.events)
+    return res
+
+
+def event_bound(qnet, events, lanes=1):
+    """Fewest cycles any design with these lanes could take: ``Σ_k events_k · ceil(fan_out_k / lanes_k)``.
+
+    ``events`` is ``(N, n_layers)`` (golden ``events``); returns ``(N,)``.
+    """
+    lanes = normalise_lanes(qnet, lanes)
+    words = np.array([-(-l.n_out // p) for l, p in zip(qnet.layers, lanes)], dtype=np.int64)
+    return np.asarray(events, dtype=np.int64) @ words
