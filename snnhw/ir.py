@@ -162,7 +162,7 @@ class RateCoding:
     timesteps : int
         Number of steps ``T``; the input drives the first layer with a constant current.
     """
-    timesteps: int = 32
+    timesteps: int = 16
     kind: str = field(default="rate", init=False)
 
     def __post_init__(self):

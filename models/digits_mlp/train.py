@@ -14,6 +14,7 @@ from torch import nn
 from snnhw.data import load_dataset
 
 HERE = pathlib.Path(__file__).resolve().parent
+DATASET = "digits"
 
 
 def build_model():

@@ -1,0 +1,239 @@
+"""The ``snnhw`` command: convert, build, sim, synth, report."""
+
+import json
+import pathlib
+import sys
+
+import click
+import numpy as np
+
+from .ir import CODINGS, IRError
+
+DEFAULT_MODEL = "digits_mlp"
+
+
+class _Progress:
+    """Step-by-step progress on stderr (rich), used by long commands."""
+
+    def __init__(self, console):
+        self.console = console
+        self.status = None
+        self.n = 0
+
+    def __enter__(self):
+        self.status = self.console.status("starting")
+        self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.status.__exit__(*exc)
+        return False
+
+    def step(self, text):
+        self.n += 1
+        self.console.log(f"[{self.n}] {text}")
+        self.status.update(text)
+
+
+def _console():
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+def _fail(msg):
+    raise click.ClickException(msg)
+
+
+def _coding(coding, timesteps):
+    cls = CODINGS[coding]
+    return cls(timesteps) if timesteps else cls()
+
+
+def _load_qnet(path):
+    from .ir import QuantNetwork
+    p = pathlib.Path(path)
+    if p.is_dir():
+        p = p / "qnet.json"
+    return QuantNetwork.load(p)
+
+
+@click.group()
+@click.version_option(package_name="snnhw")
+def main():
+    """snnhw: trained ReLU network → spiking network → bit-exact FPGA hardware."""
+
+
+model_opt = click.option("--model", default=DEFAULT_MODEL, show_default=True,
+                         help="Bundled model name, a .py file with build_model(), or a pickled .pt module.")
+weights_opt = click.option("--weights", default=None, help="State dict for a .py model.")
+coding_opt = click.option("--coding", type=click.Choice(sorted(CODINGS)), default="rate", show_default=True)
+steps_opt = click.option("--timesteps", "-T", type=int, default=None, help="Steps per inference.")
+lanes_opt = click.option("--lanes", default="1", show_default=True,
+                         help="Synapse lanes: one power of two, or one per layer (e.g. 2,1).")
+
+
+def _lanes(text):
+    try:
+        vals = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        _fail(f"--lanes: expected integers separated by commas, got {text!r}")
+    return vals[0] if len(vals) == 1 else vals
+
+
+@main.command()
+@model_opt
+@weights_opt
+@coding_opt
+@steps_opt
+@click.option("--weight-bits", type=int, default=8, show_default=True)
+@click.option("--input-bits", type=int, default=8, show_default=True)
+@click.option("--percentile", type=float, default=99.9, show_default=True,
+              help="Calibration percentile (100 = max).")
+@click.option("-o", "--out", default=None, help="Output directory (default build/<model>-<coding>).")
+def convert(model, weights, coding, timesteps, weight_bits, input_bits, percentile, out):
+    """Convert a torch model into a quantised SNN (qnet.json + qnet.npz)."""
+    from . import golden
+    from .data import load_dataset
+    from .frontend import from_torch
+    from .models import load_torch_model
+    from .passes import convert as convert_net
+
+    try:
+        module, name, dataset = load_torch_model(model, weights)
+        x_tr, _, x_te, y_te = load_dataset(dataset)
+        net = from_torch(module, name=name)
+        qnet = convert_net(net, x_tr, _coding(coding, timesteps), weight_bits=weight_bits,
+                           input_bits=input_bits, percentile=percentile)
+    except IRError as e:
+        _fail(str(e))
+    out = pathlib.Path(out or f"build/{name}-{coding}")
+    path = qnet.save(out / "qnet.json")
+    g = golden.run(qnet, x_te)
+    acc = {"accuracy_float": float(np.mean(net.forward(x_te).argmax(1) == y_te)),
+           "accuracy_quant": float(np.mean(golden.quant_ann_logits(qnet, x_te).argmax(1) == y_te)),
+           "accuracy_snn": float(np.mean(g.predicted == y_te)),
+           "spikes_per_image": float(g.spikes.mean()),
+           "synaptic_ops_per_image": float(g.synaptic_ops.mean())}
+    click.echo(f"wrote {path}")
+    click.echo(json.dumps({k: round(v, 4) for k, v in acc.items()}))
+
+
+@main.command()
+@click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
+@lanes_opt
+@click.option("-o", "--out", default=None, help="Output directory (default: beside QNET).")
+def build(qnet, lanes, out):
+    """Generate Verilog + manifest.json from a quantised network (file or directory)."""
+    from .build import build as build_design
+
+    try:
+        q = _load_qnet(qnet)
+        out = pathlib.Path(out) if out else (pathlib.Path(qnet) if pathlib.Path(qnet).is_dir()
+                                            else pathlib.Path(qnet).parent)
+        res = build_design(q, out, lanes=_lanes(lanes))
+    except IRError as e:
+        _fail(str(e))
+    click.echo(f"wrote {res.verilog} and {res.manifest}")
+
+
+@main.command()
+@click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
+@lanes_opt
+@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
+@click.option("--images", type=int, default=50, show_default=True, help="Test images to replay.")
+@click.option("--dataset", default="digits", show_default=True)
+def sim(qnet, lanes, simulator, images, dataset):
+    """Replay test images on the generated RTL and compare with the golden model."""
+    from .build import build as build_design, event_bound, write_vectors
+    from .data import load_dataset
+    from .sim import simulate_rtl
+
+    try:
+        q = _load_qnet(qnet)
+    except IRError as e:
+        _fail(str(e))
+    d = pathlib.Path(qnet) if pathlib.Path(qnet).is_dir() else pathlib.Path(qnet).parent
+    with _Progress(_console()) as prog:
+        prog.step("generate Verilog")
+        res = build_design(q, d, lanes=_lanes(lanes))
+        _, _, x_te, _ = load_dataset(dataset)
+        g = write_vectors(q, x_te[:images], d / "vectors.npz")
+        prog.step(f"simulate {images} images on {simulator}")
+        run = simulate_rtl(res.verilog, res.manifest, d / "vectors.npz", d / f"sim_{simulator}", simulator)
+    bound = event_bound(q, g.events, _lanes(lanes))
+    click.echo(json.dumps({"simulator": simulator, "rtl_images": run.images,
+                           "rtl_mismatches": len(run.mismatches), "passed": run.passed,
+                           "cycles_per_image": float(run.cycles.mean()),
+                           "event_bound_cycles": float(bound.mean())}))
+    if not run.passed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
+@lanes_opt
+@click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), multiple=True,
+              default=("icebreaker", "ulx3s"), show_default=True)
+def synth(qnet, lanes, board):
+    """Synthesise, place and route the design (core + UART host link) with YoWASP."""
+    from .hw.accelerator import SNNAccelerator
+    from .synth import synthesize
+
+    try:
+        q = _load_qnet(qnet)
+        lanes = _lanes(lanes)
+        SNNAccelerator(q, lanes=lanes)   # validate before the long run
+    except IRError as e:
+        _fail(str(e))
+    d = pathlib.Path(qnet) if pathlib.Path(qnet).is_dir() else pathlib.Path(qnet).parent
+    out = {}
+    with _Progress(_console()) as prog:
+        for b in board:
+            prog.step(f"synthesise for {b}")
+            out[b] = synthesize(lambda: SNNAccelerator(q, lanes=lanes), b, d / f"synth_{b}")
+    click.echo(json.dumps(out, indent=2))
+
+
+@main.command()
+@model_opt
+@weights_opt
+@coding_opt
+@steps_opt
+@lanes_opt
+@click.option("--weight-bits", type=int, default=8, show_default=True)
+@click.option("--input-bits", type=int, default=8, show_default=True)
+@click.option("--percentile", type=float, default=99.9, show_default=True)
+@click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
+@click.option("--rtl-images", type=int, default=None, help="Test images on the RTL (default: all).")
+@click.option("--board", multiple=True, default=("icebreaker", "ulx3s"), show_default=True)
+@click.option("--no-synth", is_flag=True, help="Skip synthesis.")
+@click.option("--results", default="results", show_default=True)
+def report(model, weights, coding, timesteps, lanes, weight_bits, input_bits, percentile, simulator,
+           rtl_images, board, no_synth, results):
+    """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
+    from .report import run_report
+
+    try:
+        with _Progress(_console()) as prog:
+            r = run_report(model, coding, timesteps=timesteps, weight_bits=weight_bits,
+                           input_bits=input_bits, percentile=percentile, lanes=_lanes(lanes),
+                           simulator=simulator, rtl_images=rtl_images,
+                           boards=() if no_synth else tuple(board), results_dir=results,
+                           progress=prog, weights=weights)
+    except IRError as e:
+        _fail(str(e))
+    keys = ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_images",
+            "rtl_mismatches", "spikes_per_image", "synaptic_ops_per_image", "ann_macs_per_image",
+            "cycles_per_image", "event_bound_cycles", "cycles_over_event_bound")
+    for k in keys:
+        click.echo(f"{k:>26}: {r[k]}")
+    for b, s in r["boards"].items():
+        click.echo(f"{b:>26}: LUT {s.get('lut')} FF {s.get('ff')} BRAM {s.get('bram')} "
+                   f"DSP {s.get('dsp')} Fmax {s.get('fmax_mhz')} MHz latency {s.get('latency_us')} us")
+    click.echo(f"wrote {results}/{r['model']}-{r['coding']}.json and .md")
+    if r["rtl_mismatches"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

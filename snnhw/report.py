@@ -1,0 +1,189 @@
+"""The benchmark report: accuracy, spikes, synaptic operations, RTL cycles, resources.
+
+:func:`run_report` measures everything in one run and writes ``results/<model>-<coding>.json``
+and ``.md``. Field names are stable (tools read them); new fields are only ever added.
+"""
+
+import json
+import pathlib
+import platform as _platform
+import time
+
+import numpy as np
+
+from . import __version__, golden
+from .build import build, event_bound, write_vectors
+from .data import load_dataset
+from .frontend import from_torch
+from .ir import CODINGS
+from .passes import convert
+
+__all__ = ["run_report", "write_markdown", "DEFAULT_SWEEP"]
+
+#: Timesteps of the accuracy-vs-T table.
+DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32, 64)
+
+
+class _Quiet:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def step(self, text):
+        pass
+
+    def advance(self):
+        pass
+
+
+def _accuracy(pred, y):
+    return round(float(np.mean(np.asarray(pred) == np.asarray(y))), 4)
+
+
+def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAULT_SWEEP,
+               weight_bits=8, input_bits=8, percentile=99.9, lanes=1, simulator="verilator",
+               rtl_images=None, boards=("icebreaker", "ulx3s"), results_dir="results",
+               build_root="build", progress=None, weights=None):
+    """Measure one model under one coding; returns the report dict (also written to disk).
+
+    Parameters
+    ----------
+    model : str
+        Bundled model name or path (see :func:`snnhw.models.load_torch_model`).
+    coding : str
+    timesteps : int, optional
+        ``T`` of the built design (default: the coding's default).
+    sweep : tuple of int
+        ``T`` values of the golden accuracy table.
+    rtl_images : int, optional
+        Test images replayed on the RTL (default: the whole test set).
+    boards : tuple of str
+        Boards to synthesise for (empty: skip synthesis).
+    progress : object with ``step(text)``, optional
+    """
+    import torch  # noqa: F401  (the frontend needs it)
+
+    from .models import load_torch_model
+    from .sim import simulate_rtl
+
+    progress = progress or _Quiet()
+    if coding not in CODINGS:
+        raise ValueError(f"unknown coding {coding!r}; available: {', '.join(CODINGS)}")
+    t_start = time.time()
+    progress.step("load model and data")
+    module, name, dataset = load_torch_model(model, weights)
+    x_tr, y_tr, x_te, y_te = load_dataset(dataset)
+    net = from_torch(module, name=name)
+    cfg_cls = CODINGS[coding]
+    cfg = cfg_cls(timesteps) if timesteps else cfg_cls()
+    acc_float = _accuracy(net.forward(x_te).argmax(1), y_te)
+
+    progress.step("convert and quantise")
+    qnet = convert(net, x_tr, cfg, weight_bits=weight_bits, input_bits=input_bits,
+                   percentile=percentile)
+    acc_quant = _accuracy(golden.quant_ann_logits(qnet, x_te).argmax(1), y_te)
+
+    progress.step("golden model: accuracy vs timesteps")
+    rows = []
+    for t in sorted(set(sweep) | {cfg.timesteps}):
+        q_t = convert(net, x_tr, cfg_cls(t), weight_bits=weight_bits, input_bits=input_bits,
+                      percentile=percentile)
+        r = golden.run(q_t, x_te)
+        rows.append({"timesteps": t, "accuracy_snn": _accuracy(r.predicted, y_te),
+                     "spikes_per_image": round(float(r.spikes.mean()), 2),
+                     "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2)})
+    g = golden.run(qnet, x_te)
+    ann_macs = int(sum(l.n_in * l.n_out for l in qnet.layers))
+
+    tag = f"{name}-{coding}"
+    bdir = pathlib.Path(build_root) / tag
+    progress.step("generate Verilog")
+    qnet.save(bdir / "qnet.json")
+    b = build(qnet, bdir, lanes=lanes)
+    n_rtl = len(x_te) if rtl_images is None else min(int(rtl_images), len(x_te))
+    progress.step(f"RTL simulation ({simulator}, {n_rtl} images)")
+    gv = write_vectors(qnet, x_te[:n_rtl], bdir / "vectors.npz")
+    run = simulate_rtl(b.verilog, b.manifest, bdir / "vectors.npz", bdir / f"sim_{simulator}",
+                       simulator=simulator)
+    differ = ((run.potentials != gv.potentials).any(axis=1) | (run.predicted != gv.predicted)
+              | (run.events != gv.events).any(axis=1))
+    bound = event_bound(qnet, gv.events, lanes)
+    cycles = run.cycles
+    man = json.loads(b.manifest.read_text())
+
+    report = {
+        "model": name, "coding": coding, "dataset": dataset,
+        "split": {"train": int(len(x_tr)), "test": int(len(x_te)),
+                  "rule": "train_test_split(test_size=0.25, random_state=0, stratify=y)"},
+        "accuracy_float": acc_float, "accuracy_quant": acc_quant,
+        "accuracy_snn": _accuracy(g.predicted, y_te),
+        "timesteps": cfg.timesteps,
+        "coding_config": {k: v for k, v in vars(cfg).items()},
+        "weight_bits": weight_bits, "input_bits": input_bits, "percentile": percentile,
+        "lanes": [layer["lanes"] for layer in man["layers"]],
+        "layers": man["layers"],
+        "rtl_simulator": simulator, "rtl_images": int(run.images),
+        "rtl_mismatches": int(differ.sum()), "rtl_testbench_passed": bool(run.passed),
+        "spikes_per_image": round(float(g.spikes.mean()), 2),
+        "events_per_stream_per_image": [round(float(v), 2) for v in g.events.mean(axis=0)],
+        "synaptic_ops_per_image": round(float(g.synaptic_ops.mean()), 2),
+        "ann_macs_per_image": ann_macs,
+        "synaptic_ops_vs_ann_macs": round(float(g.synaptic_ops.mean()) / ann_macs, 4),
+        "cycles_per_image": round(float(cycles.mean()), 2),
+        "cycles_per_image_max": int(cycles.max()),
+        "event_bound_cycles": round(float(bound.mean()), 2),
+        "cycles_over_event_bound": round(float(cycles.mean() / bound.mean()), 4),
+        "cycles_over_event_bound_max": round(float((cycles / np.maximum(bound, 1)).max()), 4),
+        "accuracy_vs_timesteps": rows,
+        "verilog_sha256": man["verilog_sha256"],
+        "boards": {},
+    }
+    for board in boards:
+        from .synth import synthesize
+        from .hw.accelerator import SNNAccelerator
+
+        progress.step(f"synthesise for {board}")
+        res = synthesize(lambda: SNNAccelerator(qnet, lanes=lanes), board, bdir / f"synth_{board}")
+        res = dict(res)
+        res["latency_us"] = round(report["cycles_per_image"] / res["fmax_mhz"], 2) if res.get("fmax_mhz") else None
+        report["boards"][board] = res
+    report["environment"] = {"snnhw": __version__, "python": _platform.python_version(),
+                             "machine": _platform.machine(), "seconds": round(time.time() - t_start, 1)}
+    out = pathlib.Path(results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{tag}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / f"{tag}.md").write_text(write_markdown(report))
+    return report
+
+
+def write_markdown(r):
+    """A human-readable version of a report dict."""
+    lines = [f"# {r['model']} — {r['coding']} coding", "",
+             f"Data: {r['dataset']} ({r['split']['train']} train / {r['split']['test']} test, "
+             f"`{r['split']['rule']}`).", "",
+             "| metric | value |", "|---|---|"]
+    for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator",
+                "rtl_images", "rtl_mismatches", "spikes_per_image", "synaptic_ops_per_image",
+                "ann_macs_per_image", "synaptic_ops_vs_ann_macs", "cycles_per_image",
+                "event_bound_cycles", "cycles_over_event_bound"):
+        lines.append(f"| `{key}` | {r[key]} |")
+    lines += ["", "## Accuracy vs timesteps (golden model, test set)", "",
+              "| T | accuracy | spikes/image | synaptic ops/image |", "|---|---|---|---|"]
+    for row in r["accuracy_vs_timesteps"]:
+        lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
+                     f"{row['synaptic_ops_per_image']} |")
+    if r["boards"]:
+        lines += ["", "## Synthesis (YoWASP Yosys + nextpnr, core + UART host link)", "",
+                  "| board | device | LUT | FF | BRAM | DSP | Fmax MHz | latency µs | fits |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for name, b in r["boards"].items():
+            lines.append(f"| {name} | {b.get('device')} | {b.get('lut')}/{b.get('lut_available')} | "
+                         f"{b.get('ff')}/{b.get('ff_available')} | {b.get('bram')}/{b.get('bram_available')} | "
+                         f"{b.get('dsp')}/{b.get('dsp_available')} | {b.get('fmax_mhz')} | "
+                         f"{b.get('latency_us')} | {b.get('fits')} |")
+    lines += ["", "Layers:", "", "| layer | in | out | lanes | acc bits | threshold |", "|---|---|---|---|---|---|"]
+    for l in r["layers"]:
+        lines.append(f"| {l['name']} | {l['n_in']} | {l['n_out']} | {l['lanes']} | {l['acc_bits']} | {l['threshold']} |")
+    return "\n".join(lines) + "\n"

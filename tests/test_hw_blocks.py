@@ -1,0 +1,120 @@
+"""Amaranth-simulator tests of the small hardware blocks."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Elaboratable, Module, signed, unsigned
+from amaranth.lib.memory import Memory
+from amaranth.sim import Simulator
+
+from snnhw.hw.rom import WeightROM, pack_weights
+from snnhw.hw.synapse import SynapsePipeline
+from snnhw.ir import IRError
+from snnhw.hw.accelerator import SNNAccelerator
+from conftest import random_qnet
+
+
+def test_pack_weights_layout():
+    w = np.array([[1, -2], [3, -4], [5, -6]])       # (n_dst=3, n_src=2), lanes=2 → K=2
+    words = pack_weights(w, lanes=2, bits=4)
+    # src 0: word0 = lanes (W[0,0], W[1,0]) = (1, 3); word1 = (W[2,0], pad) = (5, 0)
+    assert words == [1 | 3 << 4, 5, (-2 & 15) | (-4 & 15) << 4, (-6 & 15)]
+
+
+class SynapseHarness(Elaboratable):
+    def __init__(self, weight, lanes, m_shape, acc_bits):
+        self.weight, self.lanes = weight, lanes
+        self.rom = WeightROM(weight, lanes, 8)
+        self.syn = SynapsePipeline(weight.shape[1], weight.shape[0], lanes, 8, m_shape, signed(acc_bits))
+        self.mems = [Memory(shape=signed(acc_bits), depth=max(2, self.syn.k), init=[]) for _ in range(lanes)]
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.rom, m.submodules.syn = self.rom, self.syn
+        m.d.comb += [self.rom.addr.eq(self.syn.rom_addr), self.syn.rom_data.eq(self.rom.data)]
+        for p, mem in enumerate(self.mems):
+            m.submodules[f"m{p}"] = mem
+            wr, rd = mem.write_port(), mem.read_port()
+            m.d.comb += [rd.addr.eq(self.syn.acc.raddr), self.syn.acc.rdata[p].eq(rd.data),
+                         wr.addr.eq(self.syn.acc.waddr), wr.data.eq(self.syn.acc.wdata[p]),
+                         wr.en.eq(self.syn.acc.we[p])]
+        return m
+
+
+@pytest.mark.parametrize("n_dst,lanes", [(1, 1), (2, 1), (3, 1), (5, 2), (4, 4), (7, 4)])
+def test_synapse_back_to_back_hazards(n_dst, lanes):
+    """Back-to-back events on the same words (K = 1, 2, 3) need the forwarding paths."""
+    rng = np.random.default_rng(n_dst * 10 + lanes)
+    n_src = 5
+    w = rng.integers(-128, 128, (n_dst, n_src))
+    events = [(int(rng.integers(n_src)), int(rng.integers(-3, 4))) for _ in range(40)]
+    dut = SynapseHarness(w, lanes, signed(3), 16)
+    k = dut.syn.k
+    got = {}
+
+    async def tb(ctx):
+        for src, mult in events:
+            ctx.set(dut.syn.events.valid, 1)
+            ctx.set(dut.syn.events.payload.src, src)
+            ctx.set(dut.syn.events.payload.m, mult)
+            await ctx.tick().until(dut.syn.events.ready)
+        ctx.set(dut.syn.events.valid, 0)
+        await ctx.tick().until(~dut.syn.busy)
+        for j in range(n_dst):
+            got[j] = ctx.get(dut.mems[j % lanes].data[j // lanes])
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    expect = np.zeros(n_dst, dtype=np.int64)
+    for src, mult in events:
+        expect += mult * w[:, src]
+    assert [got[j] for j in range(n_dst)] == expect.tolist()
+
+
+def test_synapse_initiation_interval_one():
+    """K words per event, events back to back: exactly one word issued per cycle."""
+    w = np.ones((6, 3), dtype=np.int64)
+    dut = SynapseHarness(w, 2, unsigned(1), 12)       # K = 3
+    cycles = {}
+
+    async def tb(ctx):
+        ctx.set(dut.syn.events.valid, 1)
+        ctx.set(dut.syn.events.payload.m, 1)
+        n = 0
+        for src in (0, 1, 2, 0):
+            ctx.set(dut.syn.events.payload.src, src)
+            await ctx.tick().until(dut.syn.events.ready)
+        ctx.set(dut.syn.events.valid, 0)
+        while ctx.get(dut.syn.busy):
+            await ctx.tick()
+            n += 1
+        cycles["tail"] = n
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    assert cycles["tail"] == 3 + 2      # the last event's 3 words + 2 pipeline stages
+
+
+def test_lanes_must_be_power_of_two():
+    q, _ = random_qnet(0)
+    with pytest.raises(IRError, match=r"layer 'fc1': lanes must be a power of two in 1..64, got 3"):
+        SNNAccelerator(q, lanes=(1, 3))
+    with pytest.raises(IRError, match="lanes: got 3 values for 2 layers"):
+        SNNAccelerator(q, lanes=(1, 1, 1))
+
+
+def test_unbound_widths_rejected():
+    q, _ = random_qnet(0)
+    raw = q.replace(layers=tuple(l.__class__(l.name, l.weight, l.bias, l.threshold, l.weight_bits, l.spiking)
+                                 for l in q.layers))
+    with pytest.raises(IRError, match="run passes.bound_widths first"):
+        SNNAccelerator(raw)
+
+
+def test_output_wider_than_readout_rejected():
+    q, _ = random_qnet(0, sizes=(6, 300, 3), timesteps=4096, weight_bits=16, input_bits=16)
+    with pytest.raises(IRError, match=r"layer 'fc1': output membrane needs \d+ bits, more than the 32-bit readout"):
+        SNNAccelerator(q)

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from snnhw import fixed, golden
+from snnhw.ir import Dense, IRError, Network, RateCoding
+from snnhw.passes import bound_widths, calibrate, convert, normalise, quantise
+from snnhw.passes.widths import layer_bounds
+from conftest import random_network
+
+
+def test_calibrate_percentile_and_max():
+    net = Network("n", (1,), (Dense("a", np.array([[1.0]]), np.zeros(1)), Dense("b", np.array([[2.0]]), np.zeros(1))))
+    x = np.arange(1, 1001, dtype=float)[:, None] / 1000
+    c = calibrate(net, x, percentile=100)
+    assert c.lambdas == (1.0, 2.0) and c.input_scale == 1.0 and not c.input_signed
+    c = calibrate(net, x, percentile=50)
+    assert c.lambdas[0] == pytest.approx(0.5005)
+
+
+def test_dead_layer_error():
+    net = Network("n", (2,), (Dense("hidden", -np.ones((2, 2)), np.zeros(2)), Dense("o", np.ones((1, 2)), np.zeros(1))))
+    with pytest.raises(IRError, match="layer 'hidden': no positive activation on the calibration data"):
+        calibrate(net, np.ones((4, 2)))
+
+
+def test_normalise_scales():
+    net, x = random_network(1)
+    c = calibrate(net, x)
+    n = normalise(net, c)
+    a_ref = net.activations(x)
+    a = n.activations(x / c.input_scale)
+    for k, lam in enumerate(c.lambdas):
+        assert np.abs(a[k] * lam - a_ref[k]).max() < 1e-9
+
+
+@pytest.mark.parametrize("bits", [3, 17, 8.5])
+def test_weight_bits_out_of_range(bits):
+    net, x = random_network(0)
+    with pytest.raises(IRError, match=f"weight_bits must be an integer in 4..16, got {bits}"):
+        convert(net, x, RateCoding(4), weight_bits=bits)
+
+
+def test_input_bits_out_of_range():
+    net, x = random_network(0)
+    with pytest.raises(IRError, match="input_bits must be an integer in 2..16, got 1"):
+        convert(net, x, RateCoding(4), input_bits=1)
+
+
+def test_quantise_thresholds():
+    net, x = random_network(2)
+    q = convert(net, x, RateCoding(4), weight_bits=6, input_bits=5)
+    f = q.calibration["frac_bits"]
+    assert q.layers[0].threshold == 31 * 2 ** f["fc0"]
+    assert q.layers[1].threshold == 2 ** f["fc1"]
+    for l in q.layers:
+        assert np.abs(l.weight).max() <= 31
+    assert q.layers[0].spiking and not q.layers[-1].spiking
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 20), st.booleans(),
+       st.lists(st.integers(1, 9), min_size=2, max_size=4))
+def test_width_bound_never_exceeded(seed, steps, signed, sizes):
+    """Adversarial inputs (every input at ±full scale) stay inside the static widths."""
+    net, x = random_network(seed, tuple(sizes), signed_input=signed)
+    q = convert(net, x, RateCoding(steps))
+    rng = np.random.default_rng(seed)
+    L = q.input_levels
+    xq = rng.choice([-L if signed else 0, 0, L], size=(32, q.n_inputs))
+    golden.run_codes(q, xq)          # raises OverflowError if a membrane leaves its width
+    for (cur, mem), layer in zip(layer_bounds(q), q.layers):
+        assert fixed.signed_width(mem) == layer.acc_bits
