@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.hw.accelerator import SNNAccelerator
-from conftest import random_qnet
+from netgen import random_qnet
 
 
 def run_accelerator(q, codes, lanes):

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from snnhw import golden
-from conftest import random_qnet
+from netgen import random_qnet
 
 
 def reference(q, codes):

@@ -10,7 +10,7 @@ from snnhw.hw.rom import WeightROM, pack_weights
 from snnhw.hw.synapse import SynapsePipeline
 from snnhw.ir import IRError
 from snnhw.hw.accelerator import SNNAccelerator
-from conftest import random_qnet
+from netgen import random_qnet
 
 
 def test_pack_weights_layout():

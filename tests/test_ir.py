@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from snnhw.ir import Dense, IRError, Network, QuantNetwork, RateCoding
-from conftest import random_qnet
+from netgen import random_qnet
 
 
 def test_nan_weight_names_layer():

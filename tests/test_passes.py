@@ -6,7 +6,7 @@ from snnhw import fixed, golden
 from snnhw.ir import Dense, IRError, Network, RateCoding
 from snnhw.passes import bound_widths, calibrate, convert, normalise, quantise
 from snnhw.passes.widths import layer_bounds
-from conftest import random_network
+from netgen import random_network
 
 
 def test_calibrate_percentile_and_max():

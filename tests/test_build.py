@@ -1,0 +1,34 @@
+import json
+
+import numpy as np
+
+from snnhw.build import build, event_bound, generate_verilog, manifest
+from netgen import random_qnet
+
+
+def test_verilog_is_deterministic(tmp_path):
+    q, _ = random_qnet(5, (6, 5, 3))
+    a = build(q, tmp_path / "a", lanes=(2, 1))
+    b = build(q, tmp_path / "b", lanes=(2, 1))
+    assert a.verilog.read_bytes() == b.verilog.read_bytes()
+    assert a.manifest.read_bytes() == b.manifest.read_bytes()
+    assert generate_verilog(q, (2, 1)) != generate_verilog(q, (1, 1))
+
+
+def test_manifest_describes_design(tmp_path):
+    q, _ = random_qnet(6, (7, 9, 4), timesteps=5, signed_input=True)
+    m = json.loads(build(q, tmp_path, lanes=(4, 1)).manifest.read_text())
+    assert m["n_inputs"] == 7 and m["input_signed"] and m["steps"] == 5
+    assert [l["lanes"] for l in m["layers"]] == [4, 1]
+    assert [l["acc_bits"] for l in m["layers"]] == [l.acc_bits for l in q.layers]
+    assert m["readout"]["predicted"] == 4 and m["readout"]["events[1]"] == 7
+    assert m["readout_depth"] == 4 + 2 + 2
+    assert len(m["verilog_sha256"]) == 64
+
+
+def test_event_bound():
+    q, _ = random_qnet(7, (6, 5, 3))
+    events = np.array([[4, 10], [0, 3]])
+    # lanes (2, 1): words per event 3 and 3
+    assert event_bound(q, events, lanes=(2, 1)).tolist() == [4 * 3 + 10 * 3, 9]
+    assert event_bound(q, events, lanes=1).tolist() == [4 * 5 + 10 * 3, 9]
