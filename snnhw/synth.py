@@ -8,6 +8,7 @@ The parsers (:func:`parse_nextpnr_report`, :func:`parse_yosys_stat`, ...) are pu
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ __all__ = [
     "synthesize", "setup_yowasp_env",
     "parse_nextpnr_report", "parse_nextpnr_log", "parse_yosys_stat",
     "parse_rtlil_memories", "parse_memory_mapping", "classify_memories",
-    "roms_outside_bram", "check_rom_in_bram",
+    "roms_outside_bram", "check_rom_in_bram", "ROM_BRAM_MIN_BITS",
 ]
 
 
@@ -53,7 +54,13 @@ FAMILY_RESOURCES = {
               "dsp": "MULT18X18D", "io": "TRELLIS_IO"},
 }
 
+#: ROMs smaller than this (half an iCE40 EBR) may stay in logic without failing
+#: ``result["rom_in_bram"]``: biases and thresholds of small layers are cheaper there.
+ROM_BRAM_MIN_BITS = 2048
+
 _STAT_FILE = "synth_stat.json"
+#: SB_MAC16 blocks of the iCE40 UP5K.
+ICE40_UP5K_DSPS = 8
 _REPORT_FILE = "report.json"
 
 
@@ -362,7 +369,7 @@ _NO_FIT = re.compile(r"ERROR: (Unable to place cell .* no BELs remaining"
 
 
 def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
-               nextpnr_opts=(), log=None):
+               nextpnr_opts=(), synth_opts=(), log=None):
     """Synthesize, place and route a core (inside the UART host link) for a board.
 
     Parameters
@@ -378,8 +385,8 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
         Top-level name (file prefix).
     baud : int
         Host link baud rate.
-    nextpnr_opts : iterable of str
-        Extra nextpnr options (e.g. ``["--seed", "2"]``).
+    nextpnr_opts : str or iterable of str
+        Extra nextpnr options (e.g. ``"--seed 2"``).
     log : callable or None
         Called with progress and tool output lines; nothing is printed otherwise.
 
@@ -389,7 +396,9 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
         ``board``, ``family``, ``device``, ``clock_mhz``, ``lut``, ``ff``, ``logic_cells``,
         ``bram``, ``dsp``, ``spram``, ``io`` and their ``*_available`` counts, ``fmax_mhz``
         (achieved on the ``sync`` clock), ``timing_met``, ``fits``, ``memories`` (see
-        :func:`classify_memories`), ``rom_in_bram``, ``memory_bits_in_logic``, ``yosys``
+        :func:`classify_memories`), ``rom_in_bram`` (:func:`check_rom_in_bram` with
+        :data:`ROM_BRAM_MIN_BITS`), ``roms_outside_bram`` (names, any size),
+        ``memory_bits_in_logic``, ``yosys``
         (:func:`parse_yosys_stat`), ``utilization``, ``bitstream``, ``build_dir``, ``seconds``.
         If the design does not fit, ``fits`` is false and ``fmax_mhz`` is ``None``.
 
@@ -412,12 +421,22 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
         (build_dir / stale).unlink(missing_ok=True)
 
     log(f"elaborating for {board.name} ({board.device})")
-    top = BoardTop(core_factory(), board, baud)
+    core = core_factory()
+    if isinstance(synth_opts, str):
+        synth_opts = shlex.split(synth_opts)
+    synth_opts = list(synth_opts)
+    # iCE40 UP5K: put the core's wide multipliers (e.g. input code × weight) into its 8 DSPs
+    if family == "ice40" and 0 < getattr(core, "multipliers", 0) <= ICE40_UP5K_DSPS and "-dsp" not in synth_opts:
+        synth_opts.append("-dsp")
+    top = BoardTop(core, board, baud)
     platform = board.platform()
+    if isinstance(nextpnr_opts, str):
+        nextpnr_opts = shlex.split(nextpnr_opts)
     opts = ["--report", _REPORT_FILE, "--timing-allow-fail", *nextpnr_opts]
+    extra = {"synth_opts": shlex.join(synth_opts)} if synth_opts else {}
     plan = platform.build(top, name=name, build_dir=str(build_dir),
                           do_build=False, do_program=False,
-                          nextpnr_opts=" ".join(opts),
+                          nextpnr_opts=shlex.join(opts), **extra,
                           script_after_synth=f"tee -q -o {_STAT_FILE} stat -json")
     plan.extract(str(build_dir))
 
@@ -480,7 +499,8 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
     )
     result["timing_met"] = (result["fmax_mhz"] is not None
                             and result["fmax_mhz"] >= result["clock_mhz"])
-    result["rom_in_bram"] = check_rom_in_bram(result)
+    result["rom_in_bram"] = check_rom_in_bram(result, ROM_BRAM_MIN_BITS)
+    result["roms_outside_bram"] = [memory["name"] for memory in roms_outside_bram(result)]
     bitstream = build_dir / f"{name}.{board.bitstream_ext}"
     result["bitstream"] = str(bitstream) if bitstream.is_file() else None
     if result["fits"] and result["bitstream"] is None:

@@ -9,16 +9,21 @@ from snnhw.passes import convert
 def random_network(seed, sizes=(6, 5, 3), signed_input=False, n_cal=64):
     """A small random ReLU network and calibration data (never a bundled model).
 
-    Every hidden neuron gets a positive bias, so no layer is dead on the calibration data.
+    Hidden biases are raised where needed so that every hidden neuron is active on some
+    calibration input (no dead layer).
     """
     rng = np.random.default_rng(seed)
-    layers = []
-    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Dense(f"fc{k}", rng.normal(0, 1.0 / np.sqrt(a), (b, a)), rng.uniform(0.05, 0.3, b)))
-    net = Network(f"rand{seed}", (sizes[0],), tuple(layers))
     lo = -1.0 if signed_input else 0.0
     x = rng.uniform(lo, 1.0, (n_cal, sizes[0]))
-    return net, x
+    layers, a = [], x
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = rng.normal(0, 1.0 / np.sqrt(n_in), (n_out, n_in))
+        b = rng.uniform(0.05, 0.3, n_out)
+        z = a @ w.T + b
+        b = b + np.maximum(0.0, 0.05 - z.max(axis=0))
+        layers.append(Dense(f"fc{k}", w, b))
+        a = np.maximum(a @ w.T + b, 0.0)
+    return Network(f"rand{seed}", (sizes[0],), tuple(layers)), x
 
 
 def random_qnet(seed, sizes=(6, 5, 3), timesteps=4, signed_input=False, weight_bits=8, input_bits=8):

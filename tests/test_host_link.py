@@ -219,8 +219,11 @@ def test_timeout_abandons_partial_request():
     values = [10, 20, 30, 40]
     # Without the timeout, "W" would be taken as the third input of the abandoned request.
     response = simulate(link, [b"W\x01\x02", encode_request(values, 8, False)], 8,
-                        idle_cycles=400)
+                        idle_cycles=500)
     assert decode_response(response, 2) == expected_words(values, 2)
+    # A shorter pause does not abandon the request.
+    response = simulate(link, [b"W\x01\x02", b"\x03", b"\x04"], 8, idle_cycles=[250, 10])
+    assert decode_response(response, 2) == expected_words([1, 2, 3, 4], 2)
 
 
 def test_no_timeout():
@@ -298,3 +301,9 @@ def test_board_top_prepares(name):
     assert top.link.divisor == round(board.clk_freq / 115200)
     plan = board.platform().build(top, name="top", do_build=False)
     assert "top.il" in plan.files
+
+
+def test_readme_example():
+    core = DummyCore(n_inputs=3, input_bits=8, input_signed=False, readout_depth=2)
+    link = HostLink(core, clk_freq=1e6, baud=250_000)
+    assert simulate(link, bytes.fromhex("57 03 ff 00"), 8) == bytes.fromhex("0201000003010000")

@@ -95,7 +95,7 @@ def test_synapse_initiation_interval_one():
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    assert cycles["tail"] == 3 + 2      # the last event's 3 words + 2 pipeline stages
+    assert cycles["tail"] == 3 + 3      # the last event's 3 words + 3 pipeline stages
 
 
 def test_lanes_must_be_power_of_two():

@@ -1,6 +1,6 @@
 """The accelerator top: input memory, encoder, a chain of layer engines, argmax, counters."""
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -11,6 +11,7 @@ from ..ir import IRError
 from .encoder import CurrentEncoder
 from .fire import fire_unit_for
 from .layer import LayerEngine
+from .rom import memory_attrs
 
 __all__ = ["SNNAccelerator", "normalise_lanes", "readout_map"]
 
@@ -75,7 +76,6 @@ class SNNAccelerator(wiring.Component):
         self.readout = readout_map(qnet)
         self.readout_depth = len(self.readout)
         steps = self.rules.steps(qnet.coding)
-        spike_m = fire_unit_for(qnet.layers[0], qnet.coding).m_shape if qnet.layers[0].spiking else None
         self.engines = []
         m_in = self.in_shape
         for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
@@ -83,8 +83,10 @@ class SNNAccelerator(wiring.Component):
             self.engines.append(LayerEngine(layer, fu, p, steps, m_in,
                                             static_input=(k == 0 and self.rules.static_input)))
             m_in = fu.m_shape
-        del spike_m
         self.encoder = CurrentEncoder(self.n_inputs, self.in_shape)
+        #: Multi-bit multipliers (lanes whose events carry more than a 1-bit multiplier).
+        self.multipliers = sum(p for e, p in zip(self.engines, self.lanes)
+                               if Shape.cast(e.synapse.m_shape).width > 1)
         super().__init__({
             "in_addr": In(range(max(2, self.n_inputs))),
             "in_data": In(self.in_shape),
@@ -98,7 +100,9 @@ class SNNAccelerator(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.inputs = inputs = Memory(shape=self.in_shape, depth=max(2, self.n_inputs), init=[])
+        depth = max(2, self.n_inputs)
+        m.submodules.inputs = inputs = Memory(shape=self.in_shape, depth=depth, init=[],
+                                              attrs=memory_attrs(depth, self.input_bits, rom=False))
         wr, rd = inputs.write_port(), inputs.read_port()
         m.d.comb += [wr.addr.eq(self.in_addr), wr.data.eq(self.in_data), wr.en.eq(self.in_we & ~self.busy)]
         m.submodules.encoder = enc = self.encoder
@@ -119,6 +123,8 @@ class SNNAccelerator(wiring.Component):
         best = Signal(signed(last.layer.acc_bits))
         arg_j = Signal(range(n_out + 1))
         arg_valid, arg_prev = Signal(), Signal(range(max(2, n_out)))
+        cmp_valid, cmp_first, cmp_last = Signal(), Signal(), Signal()
+        cmp_j, cmp_v = Signal.like(arg_prev), Signal.like(best)
 
         with m.If(self.busy):
             m.d.sync += cycles.eq(cycles + 1)
@@ -129,19 +135,24 @@ class SNNAccelerator(wiring.Component):
                     m.next = "RUN"
             with m.State("RUN"):
                 with m.If(last.done):
-                    m.d.sync += [arg_j.eq(0), arg_valid.eq(0)]
+                    m.d.sync += [arg_j.eq(0), arg_valid.eq(0), cmp_valid.eq(0)]
                     m.next = "ARGMAX"
             with m.State("ARGMAX"):
-                # ties → lowest index: update only on strictly greater (fixed.argmax_lowest)
+                # read j (cycle 0) → register the value (cycle 1) → compare (cycle 2).
+                # Ties → lowest index: update only on strictly greater (fixed.argmax_lowest).
                 m.d.comb += last.rd_addr.eq(arg_j)
-                m.d.sync += [arg_valid.eq(arg_j < n_out), arg_prev.eq(arg_j)]
+                m.d.sync += [arg_valid.eq(arg_j < n_out), arg_prev.eq(arg_j),
+                             cmp_valid.eq(arg_valid), cmp_first.eq(arg_prev == 0),
+                             cmp_last.eq(arg_prev == n_out - 1), cmp_j.eq(arg_prev),
+                             cmp_v.eq(last.rd_data)]
                 with m.If(arg_j < n_out):
                     m.d.sync += arg_j.eq(arg_j + 1)
-                with m.If(arg_valid & ((arg_prev == 0) | (last.rd_data > best))):
-                    m.d.sync += [best.eq(last.rd_data), predicted.eq(arg_prev)]
-                with m.If(arg_valid & (arg_prev == n_out - 1)):
+                with m.If(cmp_valid & cmp_last):
                     m.d.sync += [self.busy.eq(0), self.done.eq(1)]
                     m.next = "IDLE"
+        # compare stage, outside the FSM (cmp_valid is only set in ARGMAX): a short path
+        with m.If(cmp_valid & (cmp_first | (cmp_v > best))):
+            m.d.sync += [best.eq(cmp_v), predicted.eq(cmp_j)]
 
         # readout registers
         regs = [predicted, cycles] + [e.events for e in self.engines]

@@ -49,10 +49,11 @@ class CurrentEncoder(wiring.Component):
         send_last = pending_last & ~running & ~s1_valid & self.out_room
         with m.If(send_last):
             m.d.sync += pending_last.eq(0)
+        m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0)]     # registered output
         with m.If(s1_valid):
-            m.d.comb += [self.out.valid.eq(self.in_rdata != 0), self.out.payload.src.eq(s1_i),
+            m.d.sync += [self.out.valid.eq(self.in_rdata != 0), self.out.payload.src.eq(s1_i),
                          self.out.payload.m.eq(self.in_rdata)]
         with m.Elif(send_last):
-            m.d.comb += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
-        m.d.comb += self.busy.eq(running | s1_valid | pending_last)
+            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
+        m.d.comb += self.busy.eq(running | s1_valid | pending_last | self.out.valid)
         return m

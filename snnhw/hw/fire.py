@@ -3,7 +3,7 @@
 Each mirrors one golden ``fire`` function of :mod:`snnhw.codings`.
 """
 
-from amaranth.hdl import Module, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -40,9 +40,10 @@ class RateFireUnit(FireUnit):
 
     def elaborate(self, platform):
         m = Module()
-        s = self.v >= self.threshold
-        m.d.comb += [self.fire.eq(s), self.m.eq(s),
-                     self.v_next.eq(self.v - s * self.threshold)]
+        # one carry chain: the sign of v − θ is the comparison, and v − θ the reset value
+        diff = Signal(signed(self.acc_bits + 1))
+        m.d.comb += [diff.eq(self.v - self.threshold), self.fire.eq(~diff[-1]), self.m.eq(~diff[-1]),
+                     self.v_next.eq(Mux(diff[-1], self.v, diff))]
         return m
 
 

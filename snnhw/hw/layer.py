@@ -1,15 +1,15 @@
 """One layer engine: event FIFO → synapse pipeline → membrane RAM ← neuron scanner → events out."""
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Module, Shape, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
-from .rom import WeightROM
+from .rom import WeightROM, memory_attrs
 from .scan import NeuronScanner
-from .stream import EMIT_LATENCY, EventStream, event_layout
+from .stream import ROOM_MARGIN, EventStream, event_layout
 from .synapse import SynapsePipeline
 
 __all__ = ["LayerEngine", "fifo_depth"]
@@ -40,7 +40,7 @@ class LayerEngine(wiring.Component):
     Members
     -------
     inp : In(event stream)      the input FIFO's write side
-    inp_room : Out(1)           the input FIFO has more than ``EMIT_LATENCY`` free slots
+    inp_room : Out(1)           registered: the input FIFO is below ``depth - ROOM_MARGIN``
     out, out_room               events to the next layer (unused on the output layer)
     start : In(1)               initialise the membranes and run one inference
     done : Out(1)               all steps finished (held until ``start``)
@@ -77,7 +77,9 @@ class LayerEngine(wiring.Component):
         lanes = self.lanes
         rdata = Signal(data.ArrayLayout(shape, lanes), name=f"{name}_rdata")
         for p in range(lanes):
-            mem = Memory(shape=shape, depth=max(2, self.k), init=[])
+            depth = max(2, self.k)
+            mem = Memory(shape=shape, depth=depth, init=[],
+                         attrs=memory_attrs(depth, Shape.cast(shape).width, rom=False))
             m.submodules[f"{name}{p}"] = mem
             wr, rd = mem.write_port(), mem.read_port()
             m.d.comb += [rd.addr.eq(port["raddr"]), rdata[p].eq(rd.data)]
@@ -100,12 +102,12 @@ class LayerEngine(wiring.Component):
         m.d.comb += [
             fifo.w_data.eq(self.inp.payload.as_value()), fifo.w_en.eq(self.inp.valid),
             self.inp.ready.eq(fifo.w_rdy),
-            self.inp_room.eq(fifo.w_level < self.depth - EMIT_LATENCY),
             rom.addr.eq(syn.rom_addr), syn.rom_data.eq(rom.data),
             self.out.valid.eq(scan.out.valid), self.out.payload.eq(scan.out.payload),
             scan.out_room.eq(self.out_room),
         ]
         head = data.View(self.in_layout, fifo.r_data)
+        m.d.sync += self.inp_room.eq(fifo.w_level < self.depth - ROOM_MARGIN)
 
         init_word = Signal(range(max(2, k)))
         step = Signal(range(self.steps + 2))

@@ -8,7 +8,17 @@ from amaranth.lib.wiring import In, Out
 
 from .. import fixed
 
-__all__ = ["WeightROM", "BiasROM", "pack_weights"]
+__all__ = ["WeightROM", "BiasROM", "pack_weights", "memory_attrs", "LOGIC_MEMORY_BITS"]
+
+#: Memories of at most this many bits are built from logic: a block RAM (4 kbit on iCE40)
+#: would be mostly empty. Larger ones are steered to block RAM.
+LOGIC_MEMORY_BITS = 256
+
+
+def memory_attrs(depth, width, rom):
+    """Yosys attributes steering a memory to logic (small) or block RAM (large)."""
+    style = "logic" if depth * width <= LOGIC_MEMORY_BITS else "block"
+    return {"rom_style" if rom else "ram_style": style}
 
 
 def pack_weights(weight, lanes, bits):
@@ -57,8 +67,10 @@ class WeightROM(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.mem = mem = Memory(shape=unsigned(self.bits * self.lanes),
-                                        depth=max(2, len(self._words)), init=self._words)
+        depth = max(2, len(self._words))
+        m.submodules.mem = mem = Memory(shape=unsigned(self.bits * self.lanes), depth=depth,
+                                        init=self._words,
+                                        attrs=memory_attrs(depth, self.bits * self.lanes, rom=True))
         rd = mem.read_port()
         m.d.comb += [rd.addr.eq(self.addr), self.data.as_value().eq(rd.data)]
         return m
@@ -83,8 +95,9 @@ class BiasROM(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.mem = mem = Memory(shape=self.data.shape(), depth=max(2, len(self._values)),
-                                        init=self._values)
+        depth = max(2, len(self._values))
+        m.submodules.mem = mem = Memory(shape=self.data.shape(), depth=depth, init=self._values,
+                                        attrs=memory_attrs(depth, len(self.data), rom=True))
         rd = mem.read_port()
         m.d.comb += [rd.addr.eq(self.addr), self.data.eq(rd.data)]
         return m

@@ -6,7 +6,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .rom import BiasROM
-from .stream import EMIT_LATENCY, MemPort, event_layout
+from .stream import MemPort, event_layout
 
 __all__ = ["NeuronScanner"]
 
@@ -30,7 +30,7 @@ class NeuronScanner(wiring.Component):
     v : Out(:class:`MemPort`)            the membrane RAM
     c_raddr : Out; c_rdata : In          the constant-current RAM (if any)
     out : Out(event stream)              events and the end-of-step token
-    out_room : In(1)                     the consumer has more than ``EMIT_LATENCY`` free slots
+    out_room : In(1)                     the consumer can take ``EMIT_LATENCY`` more events
     """
     def __init__(self, n, lanes, bias, fire_unit, current_shape=None):
         self.n, self.lanes, self.k = n, lanes, -(-n // lanes)
@@ -99,10 +99,12 @@ class NeuronScanner(wiring.Component):
         send_last = pending_last & drained & self.out_room
         with m.If(send_last):
             m.d.sync += pending_last.eq(0)
+        # the output is registered: the consumer's FIFO sees a flop, not the fire logic
+        m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0)]
         with m.If(s2_valid):
-            m.d.comb += [self.out.valid.eq(fire.fire), self.out.payload.src.eq(s2_j),
+            m.d.sync += [self.out.valid.eq(fire.fire), self.out.payload.src.eq(s2_j),
                          self.out.payload.m.eq(fire.m)]
         with m.Elif(send_last):
-            m.d.comb += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
-        m.d.comb += self.busy.eq(running | s1_valid | s2_valid | pending_last)
+            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
+        m.d.comb += self.busy.eq(running | s1_valid | s2_valid | pending_last | self.out.valid)
         return m

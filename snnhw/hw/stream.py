@@ -8,9 +8,12 @@ from .. import fixed
 
 __all__ = ["event_layout", "EventStream", "MemPort", "EMIT_LATENCY"]
 
-#: Cycles from a producer's decision to read a neuron to its event reaching the FIFO;
-#: a producer may issue only while the consumer has more free slots than this.
-EMIT_LATENCY = 2
+#: Most events a producer (scanner, encoder) can have in flight between deciding to read a
+#: neuron and its event being written into the consumer's FIFO.
+EMIT_LATENCY = 3
+#: A consumer signals room (registered, so one cycle stale) while its FIFO level is below
+#: ``depth - ROOM_MARGIN``: the stale cycle, the in-flight events and the one being issued fit.
+ROOM_MARGIN = EMIT_LATENCY + 2
 
 
 def event_layout(n_src, m_shape):

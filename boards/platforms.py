@@ -1,0 +1,121 @@
+"""Supported boards and the board top that puts a :class:`HostLink` on the board's UART."""
+
+from dataclasses import dataclass, replace
+
+from amaranth.hdl import *
+from amaranth.lib import io
+
+from .host_link import HostLink
+
+
+__all__ = ["Board", "BOARDS", "get_board", "BoardTop"]
+
+
+@dataclass(frozen=True)
+class Board:
+    """A supported development board.
+
+    Attributes
+    ----------
+    name : str
+        Registry key.
+    module, platform_name : str
+        Where the ``amaranth_boards`` platform class lives (imported lazily by :meth:`platform`).
+    family : str
+        ``"ice40"`` or ``"ecp5"``.
+    device : str
+        FPGA part.
+    clk_freq : float
+        Board clock (the ``sync`` domain), in Hz.
+    programmer : str
+        Command that loads the bitstream ``{bitstream}`` into the FPGA.
+    """
+    name: str
+    module: str
+    platform_name: str
+    family: str
+    device: str
+    clk_freq: float
+    bitstream_ext: str
+    programmer: str
+
+    @property
+    def platform_class(self):
+        """The ``amaranth_boards`` platform class."""
+        import importlib
+        return getattr(importlib.import_module(self.module), self.platform_name)
+
+    def platform(self):
+        """A new instance of the platform."""
+        return self.platform_class()
+
+    def program_command(self, bitstream):
+        """Shell command that loads ``bitstream`` into the board's FPGA (volatile)."""
+        return self.programmer.format(bitstream=bitstream)
+
+
+def _ulx3s(size):
+    return Board(
+        name=f"ulx3s-{size.lower()}", module="amaranth_boards.ulx3s",
+        platform_name=f"ULX3S_{size}_Platform", family="ecp5", device=f"LFE5U-{size}",
+        clk_freq=25e6, bitstream_ext="bit",
+        programmer="openFPGALoader -b ulx3s {bitstream}")
+
+
+#: Board registry. ``"ulx3s"`` is the 85F variant.
+BOARDS = {board.name: board for board in [
+    Board(name="icebreaker", module="amaranth_boards.icebreaker",
+          platform_name="ICEBreakerPlatform", family="ice40", device="iCE40UP5K",
+          clk_freq=12e6, bitstream_ext="bin",
+          programmer="iceprog -S {bitstream}"),
+    Board(name="icesugar", module="amaranth_boards.icesugar",
+          platform_name="ICESugarPlatform", family="ice40", device="iCE40UP5K",
+          clk_freq=12e6, bitstream_ext="bin",
+          programmer="icesprog {bitstream}"),
+    _ulx3s("85F"),
+    _ulx3s("45F"),
+    _ulx3s("25F"),
+    _ulx3s("12F"),
+]}
+BOARDS["ulx3s"] = replace(BOARDS["ulx3s-85f"], name="ulx3s")
+
+
+def get_board(name):
+    """Look up a board by name (a :class:`Board` is returned as is)."""
+    if isinstance(name, Board):
+        return name
+    try:
+        return BOARDS[name]
+    except KeyError:
+        raise ValueError(f"Unknown board {name!r}; known boards: "
+                         f"{', '.join(sorted(BOARDS))}") from None
+
+
+class BoardTop(Elaboratable):
+    """Board top: :class:`HostLink` around a core, connected to the board's UART 0.
+
+    Parameters
+    ----------
+    core : wiring.Component
+        The accelerator core.
+    board : str or Board
+        Target board; its clock drives the ``sync`` domain.
+    baud : int
+        UART baud rate.
+    """
+    def __init__(self, core, board, baud=115200):
+        self.board = get_board(board)
+        self.link = HostLink(core, self.board.clk_freq, baud)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.link = self.link
+        if platform is not None:
+            uart = platform.request("uart", 0, dir="-")
+            m.submodules.rx_buffer = rx_buffer = io.Buffer("i", uart.rx)
+            m.submodules.tx_buffer = tx_buffer = io.Buffer("o", uart.tx)
+            m.d.comb += [
+                self.link.rx.eq(rx_buffer.i),
+                tx_buffer.o.eq(self.link.tx),
+            ]
+        return m
