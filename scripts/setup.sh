@@ -17,11 +17,13 @@ PY=${PYTHON:-python3}
 stamp=.venv/.snnhw-installed
 want=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "setup: installing Python packages into .venv"
-    .venv/bin/pip install -q --upgrade pip
-    # torch first, pinned: the CPU wheel (an unpinned torch pulls a multi-GB CUDA build)
-    .venv/bin/pip install -q "torch==2.13.0"
-    .venv/bin/pip install -q -e ".[dev]"
+    echo "setup: installing Python packages into .venv (log: .venv/pip.log)"
+    {
+        .venv/bin/pip install --upgrade pip &&
+        # torch first, pinned: the CPU wheel (an unpinned torch pulls a multi-GB CUDA build)
+        .venv/bin/pip install "torch==2.13.0" &&
+        .venv/bin/pip install -e ".[dev]"
+    } > .venv/pip.log 2>&1 || { tail -40 .venv/pip.log; echo "setup: pip failed" >&2; exit 1; }
     echo "$want" > "$stamp"
 fi
 
