@@ -1,9 +1,10 @@
 """UART link between a host and an accelerator core.
 
 Protocol (see ``boards/README.md``): the host sends ``b"W"`` followed by ``core.n_inputs`` input
-values of ``ceil(core.input_bits / 8)`` bytes each, little-endian; the link writes them into the
-core, pulses ``start``, waits for ``done`` and answers with ``core.readout_depth`` words of 4 bytes
-each, little-endian two's complement, in index order.
+values of ``ceil(core.input_bits / 8)`` bytes each, little-endian; the link streams them into the
+core in index order (``in_valid``/``in_ready``), waits for ``done``, answers with
+``core.readout_depth`` words of 4 bytes each, little-endian two's complement, in index order, and
+then acknowledges the result (``ack``).
 """
 
 from amaranth.hdl import *
@@ -22,21 +23,26 @@ CMD_WRITE = 0x57  # "W"
 
 
 class HostLink(wiring.Component):
-    """Host link: drives a core from a UART.
+    """Host link: drives a streaming core from a UART.
 
     Parameters
     ----------
     core : wiring.Component
-        The accelerator core (added as submodule ``core``). It must have the ports ``in_addr``,
-        ``in_data``, ``in_we``, ``start``, ``busy``, ``done``, ``rd_addr``, ``rd_data`` and the
-        attributes ``n_inputs``, ``input_bits``, ``input_signed``, ``readout_depth``.
+        The accelerator core (added as submodule ``core``). It must have the ``sync``-domain ports
+        ``in_valid``, ``in_ready``, ``in_data`` (the ``n_inputs`` values of an image, in index
+        order), ``done`` (the oldest result is readable, held until ``ack``), ``ack`` (one-cycle
+        pulse that drops that result), ``busy``, ``rd_addr`` and ``rd_data`` (registered: valid
+        one cycle after ``rd_addr``), and the attributes ``n_inputs``, ``input_bits``,
+        ``input_signed``, ``readout_depth``. See ``boards/README.md``.
     clk_freq : int or float
         Frequency of the ``sync`` domain, in Hz.
     baud : int
         UART baud rate.
     timeout : float or None
         A request whose bytes are more than ``timeout`` seconds apart (up to 1.5 times that, to
-        keep the counters short) is abandoned, and the link waits for a new ``b"W"``. ``None``
+        keep the counters short) is abandoned, and the link waits for a new ``b"W"``. The values of
+        an abandoned request already given to the core are completed with zeros in the
+        background, and that image's result is acknowledged without being sent. ``None``
         disables the timeout.
 
     Members
@@ -78,27 +84,52 @@ class HostLink(wiring.Component):
         m.submodules.core = core
         m.submodules.uart_rx = uart_rx = UARTRx(self.divisor)
         m.submodules.uart_tx = uart_tx = UARTTx(self.divisor)
+
+        nbytes = self.value_bytes
+        n_inputs = core.n_inputs
+        # `value` assembles the bytes of an input value and then holds it for the core while
+        # `pending` is set (a one-entry holding register: no byte is taken while it is full).
+        value   = Signal(8 * nbytes)
+        new_value = Cat(value[8:], uart_rx.o.payload)  # little-endian: last byte is most significant
+        pending = Signal()
+        byte_i  = Signal(range(max(nbytes, 4)))
+        addr    = Signal(range(n_inputs + 1))   # values of the current request handed to `value`
+        index   = Signal(max(1, ceil_log2(core.readout_depth)))
+        word    = Signal(32)
+        # Abandoned requests: zeros still to give to the core, and results to acknowledge unsent.
+        pad     = Signal(range(n_inputs + 1))
+        discard = Signal(range(8))
+        abandon = Signal()
+        drop    = Signal()
+        rx_take = Signal()
+
         m.d.comb += [
             uart_rx.rx.eq(self.rx),
             self.tx.eq(uart_tx.tx),
-        ]
-
-        nbytes = self.value_bytes
-        value  = Signal(8 * nbytes)
-        new_value = Cat(value[8:], uart_rx.o.payload)  # little-endian: last byte is most significant
-        byte_i = Signal(range(max(nbytes, 4)))
-        addr   = Signal(max(1, ceil_log2(core.n_inputs)))
-        index  = Signal(max(1, ceil_log2(core.readout_depth)))
-        word   = Signal(32)
-
-        m.d.comb += [
-            core.in_addr.eq(addr),
-            core.in_data.eq(new_value[:core.input_bits]),
+            core.in_valid.eq(pending),
+            core.in_data.eq(value[:core.input_bits]),
             core.rd_addr.eq(index),
             uart_tx.i.payload.eq(word[:8]),
             # Bytes are only acted upon in the IDLE and RECEIVE states, and dropped otherwise.
             uart_rx.o.ready.eq(1),
+            rx_take.eq(uart_rx.o.valid & uart_rx.o.ready),
         ]
+
+        with m.If(pending & core.in_ready):
+            m.d.sync += pending.eq(0)
+        with m.If(~pending & (pad != 0)):
+            m.d.sync += [
+                value.eq(0),
+                pending.eq(1),
+                pad.eq(pad - 1),
+            ]
+
+        # The result of an abandoned image is acknowledged as soon as it is done. Results come
+        # out in order, so it is always older than the result of the current request.
+        m.d.comb += drop.eq(core.done & (discard != 0))
+        with m.If(drop):
+            m.d.comb += core.ack.eq(1)
+        m.d.sync += discard.eq(discard + abandon - drop)
 
         if self.timeout_cycles is not None:
             # A free-running prescaler and a 4-bit timer: short carry chains, so that the link does
@@ -111,7 +142,7 @@ class HostLink(wiring.Component):
             expired = Signal()
             m.d.sync += Cat(prescaler, tick).eq(prescaler + 1)
             m.d.comb += expired.eq(timer == 0)
-            with m.If(uart_rx.o.valid):
+            with m.If(rx_take):
                 m.d.sync += timer.eq(ticks)
             with m.Elif(tick & ~expired):
                 m.d.sync += timer.eq(timer - 1)
@@ -128,28 +159,31 @@ class HostLink(wiring.Component):
                     m.next = "RECEIVE"
 
             with m.State("RECEIVE"):
-                with m.If(uart_rx.o.valid):
+                # Hold bytes back while the previous value (or a zero of an abandoned request)
+                # waits for the core; the UART receiver keeps one byte.
+                m.d.comb += uart_rx.o.ready.eq(~pending & (pad == 0))
+                with m.If(rx_take):
                     m.d.sync += [
                         value.eq(new_value),
                         byte_i.eq(byte_i + 1),
                     ]
                     with m.If(byte_i == nbytes - 1):
-                        m.d.comb += core.in_we.eq(1)
                         m.d.sync += [
+                            pending.eq(1),
                             byte_i.eq(0),
                             addr.eq(addr + 1),
                         ]
-                        with m.If(addr == core.n_inputs - 1):
-                            m.next = "START"
+                        with m.If(addr == n_inputs - 1):
+                            m.next = "WAIT"
                 with m.Elif(expired):
+                    with m.If(addr != 0):
+                        # The core has (part of) this image: complete it with zeros, drop its result.
+                        m.d.comb += abandon.eq(1)
+                        m.d.sync += pad.eq(n_inputs - addr)
                     m.next = "IDLE"
 
-            with m.State("START"):
-                m.d.comb += core.start.eq(1)
-                m.next = "WAIT"
-
             with m.State("WAIT"):
-                with m.If(core.done & ~core.busy):
+                with m.If(core.done & (discard == 0)):
                     m.d.sync += index.eq(0)
                     m.next = "READ"
 
@@ -173,6 +207,8 @@ class HostLink(wiring.Component):
                     ]
                     with m.If(byte_i == 3):
                         with m.If(index == core.readout_depth - 1):
+                            # Every word is latched: drop the result.
+                            m.d.comb += core.ack.eq(1)
                             m.next = "IDLE"
                         with m.Else():
                             m.d.sync += index.eq(index + 1)

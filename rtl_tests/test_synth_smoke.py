@@ -10,11 +10,13 @@ from snnhw.synth import check_rom_in_bram, synthesize
 
 
 class RomCore(wiring.Component):
-    """Accelerator-interface core: sums ``rom[input]`` over its inputs.
+    """Streaming accelerator-interface core: sums ``rom[input]`` over the inputs of an image.
 
-    Readout register 0 is the sum, register 1 the number of cycles the last run took, and
-    register ``k >= 2`` the sum plus ``k``. The ROM has a synchronous read port, which is what
-    lets Yosys map it to block RAM (EBR on iCE40, DP16KD on ECP5).
+    Readout register 0 is the sum, register 1 the number of cycles from the first input to
+    ``done``, and register ``k >= 2`` the sum plus ``k``. Each input addresses the ROM as it is
+    accepted; the ROM has a synchronous read port, which is what lets Yosys map it to block RAM
+    (EBR on iCE40, DP16KD on ECP5). One image at a time: ``in_ready`` is low from the last input
+    until ``ack``.
     """
     n_inputs = 16
     input_bits = 8
@@ -24,61 +26,55 @@ class RomCore(wiring.Component):
     def __init__(self):
         self.rom_init = [(i * 7919 + 13) % 65536 for i in range(256)]
         super().__init__({
-            "in_addr": In(ceil_log2(self.n_inputs)),
-            "in_data": In(self.input_bits),
-            "in_we":   In(1),
-            "start":   In(1),
-            "busy":    Out(1),
-            "done":    Out(1),
-            "rd_addr": In(ceil_log2(self.readout_depth)),
-            "rd_data": Out(signed(32)),
+            "in_valid": In(1),
+            "in_ready": Out(1),
+            "in_data":  In(self.input_bits),
+            "done":     Out(1),
+            "ack":      In(1),
+            "busy":     Out(1),
+            "rd_addr":  In(ceil_log2(self.readout_depth)),
+            "rd_data":  Out(signed(32)),
         })
 
     def elaborate(self, platform):
         m = Module()
 
-        m.submodules.inputs = inputs = memory.Memory(shape=self.input_bits,
-                                                     depth=self.n_inputs, init=[])
         m.submodules.rom = rom = memory.Memory(shape=16, depth=256, init=self.rom_init)
-        in_wr = inputs.write_port()
-        in_rd = inputs.read_port()
         rom_rd = rom.read_port()
 
-        index  = Signal(range(self.n_inputs + 2))
+        count  = Signal(range(self.n_inputs + 1))   # inputs of the current image accepted
         acc    = Signal(32)
         cycles = Signal(16)
+        add    = Signal()   # the ROM word of the input accepted in the previous cycle is ready
+        last   = Signal()   # ... and that input was the image's last one
+        take   = Signal()
         m.d.comb += [
-            in_wr.addr.eq(self.in_addr),
-            in_wr.data.eq(self.in_data),
-            in_wr.en.eq(self.in_we & ~self.busy),
-            in_rd.addr.eq(index),
-            rom_rd.addr.eq(in_rd.data),
+            self.in_ready.eq(count != self.n_inputs),
+            self.busy.eq(count != 0),
+            take.eq(self.in_valid & self.in_ready),
+            rom_rd.addr.eq(self.in_data),
+        ]
+        m.d.sync += [
+            add.eq(take),
+            last.eq(take & (count == self.n_inputs - 1)),
         ]
 
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    m.d.sync += [
-                        index.eq(0),
-                        acc.eq(0),
-                        cycles.eq(0),
-                        self.busy.eq(1),
-                        self.done.eq(0),
-                    ]
-                    m.next = "RUN"
-            with m.State("RUN"):
-                m.d.sync += [
-                    index.eq(index + 1),
-                    cycles.eq(cycles + 1),
-                ]
-                with m.If(index >= 2):  # two-cycle read latency: input memory, then ROM
-                    m.d.sync += acc.eq(acc + rom_rd.data)
-                with m.If(index == self.n_inputs + 1):
-                    m.d.sync += [
-                        self.busy.eq(0),
-                        self.done.eq(1),
-                    ]
-                    m.next = "IDLE"
+        with m.If(take):
+            m.d.sync += count.eq(count + 1)
+        with m.If(take & (count == 0)):
+            m.d.sync += cycles.eq(1)
+        with m.Elif(self.busy & ~self.done):
+            m.d.sync += cycles.eq(cycles + 1)
+        with m.If(add):
+            m.d.sync += acc.eq(acc + rom_rd.data)
+        with m.If(last):
+            m.d.sync += self.done.eq(1)
+        with m.If(self.ack):
+            m.d.sync += [
+                self.done.eq(0),
+                count.eq(0),
+                acc.eq(0),
+            ]
 
         with m.Switch(self.rd_addr):
             with m.Case(0):
@@ -88,6 +84,25 @@ class RomCore(wiring.Component):
             with m.Default():
                 m.d.sync += self.rd_data.eq(acc + self.rd_addr)
         return m
+
+
+def test_rom_core_simulates():
+    # The smoke-test core behind the host link in the simulator (no toolchain): two requests.
+    from boards.host import decode_response, encode_request
+    from boards.host_link import HostLink
+    from test_host_link import simulate
+
+    core = RomCore()
+    link = HostLink(core, clk_freq=1e6, baud=125_000)  # 8 cycles per bit
+    first = list(range(0, 256, 16))
+    second = [255, 0, 7, 7] * 4
+    data = [encode_request(values, 8, False) for values in (first, second)]
+    response = simulate(link, data, 32, idle_cycles=2000)
+    words = decode_response(response, 8)
+    for values, result in zip((first, second), (words[:4], words[4:])):
+        total = sum(core.rom_init[v] for v in values)
+        # One input per UART frame (80 cycles); `done` two cycles after the last one is taken.
+        assert result == [total, 15 * 80 + 2, total + 2, total + 3]
 
 
 NUMERIC = ["lut", "ff", "bram", "bram_available", "dsp", "dsp_available", "lut_available",

@@ -26,12 +26,21 @@ class BuildResult:
 
 def generate_verilog(qnet, lanes=1, name=TOP):
     """Verilog text of the accelerator (same network and options → identical bytes)."""
-    from amaranth.back import rtlil, verilog
+    from amaranth._toolchain.yosys import find_yosys
+    from amaranth.back import rtlil
 
     top = SNNAccelerator(qnet, lanes=lanes)
     text = rtlil.convert(top, name=name, emit_src=False)
-    # -noattr: Icarus 11 cannot parse the (* full_case *) attributes yosys puts on statements
-    return verilog._convert_rtlil_text(text, strip_internal_attrs=True, write_verilog_opts=("-noattr",))
+    # Plain `proc` (not amaranth's `proc -nomux`): combinational logic becomes continuous
+    # assignments, which every simulator evaluates at time 0 — Icarus does not run an
+    # `always @*` block until one of its inputs changes, leaving FSM outputs X.
+    # -noattr: Icarus 11 cannot parse the (* full_case *) attributes on statements.
+    script = "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", "proc", "memory_collect",
+                         "attrmap -remove generator -remove top -remove src "
+                         "-remove amaranth.hierarchy -remove amaranth.decoding",
+                         "write_verilog -noattr"])
+    yosys = find_yosys(lambda ver: ver >= (0, 40))
+    return yosys.run(["-q", "-"], script, ignore_warnings=True)
 
 
 def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
@@ -55,8 +64,8 @@ def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
         "input_bits": qnet.input_bits, "input_signed": qnet.input_signed,
         "input_scale": qnet.input_scale, "n_outputs": qnet.n_outputs,
         "layers": layers, "readout": readout_map(qnet), "readout_depth": len(readout_map(qnet)),
-        "ports": {"clk": "clk", "rst": "rst", "in_addr": "in_addr", "in_data": "in_data",
-                  "in_we": "in_we", "start": "start", "busy": "busy", "done": "done",
+        "ports": {"clk": "clk", "rst": "rst", "in_valid": "in_valid", "in_ready": "in_ready",
+                  "in_data": "in_data", "done": "done", "ack": "ack", "busy": "busy",
                   "rd_addr": "rd_addr", "rd_data": "rd_data"},
     }
     if verilog_text is not None:

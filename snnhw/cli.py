@@ -224,14 +224,15 @@ def report(model, weights, coding, timesteps, lanes, weight_bits, input_bits, pe
         _fail(str(e))
     keys = ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_images",
             "rtl_mismatches", "spikes_per_image", "synaptic_ops_per_image", "ann_macs_per_image",
-            "cycles_per_image", "event_bound_cycles", "cycles_over_event_bound")
+            "cycles_per_image", "event_bound_cycles", "cycles_over_event_bound",
+            "stream_cycles_per_image", "streaming_throughput_gain")
     for k in keys:
         click.echo(f"{k:>26}: {r[k]}")
     for b, s in r["boards"].items():
         click.echo(f"{b:>26}: LUT {s.get('lut')} FF {s.get('ff')} BRAM {s.get('bram')} "
                    f"DSP {s.get('dsp')} Fmax {s.get('fmax_mhz')} MHz latency {s.get('latency_us')} us")
     click.echo(f"wrote {results}/{r['model']}-{r['coding']}.json and .md")
-    if r["rtl_mismatches"]:
+    if r["rtl_mismatches"] or r["stream_mismatches"]:
         sys.exit(1)
 
 

@@ -45,7 +45,7 @@ def _accuracy(pred, y):
 def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAULT_SWEEP,
                weight_bits=8, input_bits=8, percentile=99.9, lanes=1, simulator="verilator",
                rtl_images=None, boards=("icebreaker", "ulx3s"), results_dir="results",
-               build_root="build", progress=None, weights=None):
+               build_root="build", progress=None, weights=None, stream_images=100):
     """Measure one model under one coding; returns the report dict (also written to disk).
 
     Parameters
@@ -59,6 +59,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
         ``T`` values of the golden accuracy table.
     rtl_images : int, optional
         Test images replayed on the RTL (default: the whole test set).
+    stream_images : int
+        Images sent back to back in the streaming (layer-pipelined) run.
     boards : tuple of str
         Boards to synthesise for (empty: skip synthesis).
     progress : object with ``step(text)``, optional
@@ -109,6 +111,13 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
                        simulator=simulator)
     differ = ((run.potentials != gv.potentials).any(axis=1) | (run.predicted != gv.predicted)
               | (run.events != gv.events).any(axis=1))
+    n_stream = min(n_rtl, stream_images)
+    progress.step(f"RTL simulation, streamed ({simulator}, {n_stream} images back to back)")
+    gs = write_vectors(qnet, x_te[:n_stream], bdir / "vectors_stream.npz")
+    srun = simulate_rtl(b.verilog, b.manifest, bdir / "vectors_stream.npz",
+                        bdir / f"sim_{simulator}", simulator=simulator, mode="stream")
+    s_differ = ((srun.potentials != gs.potentials).any(axis=1) | (srun.predicted != gs.predicted)
+                | (srun.events != gs.events).any(axis=1))
     bound = event_bound(qnet, gv.events, lanes)
     cycles = run.cycles
     man = json.loads(b.manifest.read_text())
@@ -136,6 +145,12 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
         "event_bound_cycles": round(float(bound.mean()), 2),
         "cycles_over_event_bound": round(float(cycles.mean() / bound.mean()), 4),
         "cycles_over_event_bound_max": round(float((cycles / np.maximum(bound, 1)).max()), 4),
+        "stream_images": int(srun.images), "stream_mismatches": int(s_differ.sum()),
+        "stream_cycles_per_image": round(srun.total_cycles / max(1, srun.images), 2),
+        # the same images one at a time (latency each) vs back to back (total / images)
+        "sequential_cycles_per_image": round(float(run.cycles[:n_stream].mean()), 2),
+        "streaming_throughput_gain": round(float(run.cycles[:n_stream].sum())
+                                           / max(1, srun.total_cycles), 4),
         "accuracy_vs_timesteps": rows,
         "verilog_sha256": man["verilog_sha256"],
         "boards": {},
@@ -153,6 +168,10 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
         # latency at the achieved Fmax (the issue's definition) and at the board's own clock
         res["latency_us"] = round(cyc / res["fmax_mhz"], 2) if res.get("fmax_mhz") else None
         res["latency_us_at_board_clock"] = round(cyc / res["clock_mhz"], 2)
+        if res.get("fmax_mhz"):
+            res["images_per_second_sequential"] = round(res["fmax_mhz"] * 1e6 / cyc, 1)
+            res["images_per_second_streaming"] = round(
+                res["fmax_mhz"] * 1e6 / report["stream_cycles_per_image"], 1)
         rom = [mm for mm in res.get("memories", []) if mm["name"].endswith(".rom.mem")]
         res["weight_roms_in_bram"] = bool(rom) and all(mm["mapped"] == "bram" for mm in rom)
         report["boards"][board] = res
@@ -174,7 +193,8 @@ def write_markdown(r):
     for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator",
                 "rtl_images", "rtl_mismatches", "spikes_per_image", "synaptic_ops_per_image",
                 "ann_macs_per_image", "synaptic_ops_vs_ann_macs", "cycles_per_image",
-                "event_bound_cycles", "cycles_over_event_bound"):
+                "event_bound_cycles", "cycles_over_event_bound", "stream_images", "stream_mismatches",
+                "stream_cycles_per_image", "sequential_cycles_per_image", "streaming_throughput_gain"):
         lines.append(f"| `{key}` | {r[key]} |")
     lines += ["", "## Accuracy vs timesteps (golden model, test set)", "",
               "| T | accuracy | spikes/image | synaptic ops/image |", "|---|---|---|---|"]

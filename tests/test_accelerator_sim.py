@@ -9,48 +9,68 @@ from snnhw.hw.accelerator import SNNAccelerator
 from netgen import random_qnet
 
 
-def run_accelerator(q, codes, lanes):
+def run_accelerator(q, codes, lanes, streaming=False):
+    """Sequential: send an image, wait for its result, read, ack. Streaming: send all
+    images back to back while a second testbench reads the results."""
     dut = SNNAccelerator(q, lanes=lanes)
     rows = []
 
-    async def tb(ctx):
-        for x in codes:
-            for i, v in enumerate(x):
-                ctx.set(dut.in_addr, i)
-                ctx.set(dut.in_data, int(v))
-                ctx.set(dut.in_we, 1)
-                await ctx.tick()
-            ctx.set(dut.in_we, 0)
-            ctx.set(dut.start, 1)
+    async def send(ctx, x):
+        for v in x:
+            ctx.set(dut.in_valid, 1)
+            ctx.set(dut.in_data, int(v))
+            await ctx.tick().until(dut.in_ready)
+        ctx.set(dut.in_valid, 0)
+
+    async def receive(ctx):
+        await ctx.tick().until(dut.done)
+        regs = []
+        for a in range(dut.readout_depth):
+            ctx.set(dut.rd_addr, a)
             await ctx.tick()
-            ctx.set(dut.start, 0)
-            await ctx.tick().until(dut.done)
-            regs = []
-            for a in range(dut.readout_depth):
-                ctx.set(dut.rd_addr, a)
-                await ctx.tick()
-                regs.append(ctx.get(dut.rd_data))
-            rows.append(regs)
+            regs.append(ctx.get(dut.rd_data))
+        ctx.set(dut.ack, 1)
+        await ctx.tick()
+        ctx.set(dut.ack, 0)
+        rows.append(regs)
+
+    async def sequential(ctx):
+        for x in codes:
+            await send(ctx, x)
+            await receive(ctx)
+
+    async def producer(ctx):
+        for x in codes:
+            await send(ctx, x)
+
+    async def consumer(ctx):
+        for _ in codes:
+            await receive(ctx)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
-    sim.add_testbench(tb)
+    if streaming:
+        sim.add_testbench(producer)
+        sim.add_testbench(consumer)
+    else:
+        sim.add_testbench(sequential)
     sim.run()
     return np.array(rows, dtype=np.int64)
 
 
-@pytest.mark.parametrize("seed,sizes,steps,signed,lanes", [
-    (1, (6, 5, 3), 3, False, 1),
-    (2, (7, 9, 4, 3), 4, True, (2, 4, 1)),
-    (3, (5, 3, 1), 2, False, (4, 2)),       # one output: argmax over a single value
-    (4, (4, 8, 2), 5, True, (8, 2)),
+@pytest.mark.parametrize("seed,sizes,steps,signed,lanes,streaming", [
+    (1, (6, 5, 3), 3, False, 1, False),
+    (2, (7, 9, 4, 3), 4, True, (2, 4, 1), False),
+    (3, (5, 3, 1), 2, False, (4, 2), False),       # one output: argmax over a single value
+    (4, (4, 8, 2), 5, True, (8, 2), False),
+    (5, (6, 12, 7, 4), 3, False, (1, 2, 1), True),  # images streamed back to back
 ])
-def test_accelerator_equals_golden(seed, sizes, steps, signed, lanes):
+def test_accelerator_equals_golden(seed, sizes, steps, signed, lanes, streaming):
     q, x = random_qnet(seed, sizes, timesteps=steps, signed_input=signed)
-    codes = q.quantise_input(x[:3])
+    codes = q.quantise_input(x[:6])
     codes[0] = 0                               # an all-zero input: no input events at all
     g = golden.run_codes(q, codes)
-    regs = run_accelerator(q, codes, lanes)
+    regs = run_accelerator(q, codes, lanes, streaming)
     n_out, n_layers = q.n_outputs, len(q.layers)
     np.testing.assert_array_equal(regs[:, :n_out], g.potentials)
     np.testing.assert_array_equal(regs[:, n_out], g.predicted)

@@ -13,61 +13,89 @@ from boards.platforms import BOARDS, BoardTop, get_board
 
 
 class DummyCore(wiring.Component):
-    """Core with the accelerator interface: readout register ``k`` is ``sum(inputs) + k``.
+    """Core with the streaming accelerator interface: readout register ``k`` is ``sum(inputs) + k``.
 
-    ``done`` rises ``latency`` cycles after ``start``. Records protocol violations: writes while
-    busy (``bad_write``) and the number of ``start`` pulses (``starts``).
+    It sums the inputs of an image as they stream in and raises ``done`` ``latency`` cycles after
+    the last one, until ``ack``. One image at a time: ``in_ready`` is low from the last input until
+    the ``ack``, and for ``ready_gap`` cycles after every accepted input. Records the inputs of the
+    last image (``inputs``), the number of images started (``images``) and acknowledged (``acks``),
+    and protocol violations: ``ack`` while ``done`` is low (``bad_ack``, so a longer ``ack`` than
+    one cycle is caught too).
     """
-    def __init__(self, n_inputs, input_bits, input_signed, readout_depth, latency=1):
+    def __init__(self, n_inputs, input_bits, input_signed, readout_depth, latency=1, ready_gap=0):
         self.n_inputs = n_inputs
         self.input_bits = input_bits
         self.input_signed = input_signed
         self.readout_depth = readout_depth
         self.latency = latency
+        self.ready_gap = ready_gap
         shape = signed(input_bits) if input_signed else unsigned(input_bits)
         super().__init__({
-            "in_addr":  In(max(1, ceil_log2(n_inputs))),
+            "in_valid": In(1),
+            "in_ready": Out(1),
             "in_data":  In(shape),
-            "in_we":    In(1),
-            "start":    In(1),
-            "busy":     Out(1),
             "done":     Out(1),
+            "ack":      In(1),
+            "busy":     Out(1),
             "rd_addr":  In(max(1, ceil_log2(readout_depth))),
             "rd_data":  Out(signed(32)),
         })
         self.inputs = Array(Signal(shape, name=f"input_{i}") for i in range(n_inputs))
-        self.bad_write = Signal()
-        self.starts = Signal(8)
+        self.images = Signal(8)
+        self.acks = Signal(8)
+        self.bad_ack = Signal()
 
     def elaborate(self, platform):
         m = Module()
 
-        total = Signal(signed(32))
+        count = Signal(range(self.n_inputs + 1))   # inputs of the current image received
+        acc = Signal(signed(32))
         result = Signal(signed(32))
-        count = Signal(range(self.latency + 1))
-        m.d.comb += total.eq(sum(self.inputs))
+        computing = Signal()
+        timer = Signal(range(self.latency + 1))
+        gap = Signal(range(self.ready_gap + 1))
 
-        with m.If(self.in_we):
-            m.d.sync += self.inputs[self.in_addr].eq(self.in_data)
-            with m.If(self.busy | self.start):
-                m.d.sync += self.bad_write.eq(1)
+        m.d.comb += [
+            self.in_ready.eq((count != self.n_inputs) & (gap == 0)),
+            self.busy.eq((count != 0) | self.done),
+        ]
+        with m.If(gap != 0):
+            m.d.sync += gap.eq(gap - 1)
 
-        with m.If(self.start):
+        with m.If(self.in_valid & self.in_ready):
             m.d.sync += [
-                self.starts.eq(self.starts + 1),
-                self.busy.eq(1),
-                self.done.eq(0),
-                count.eq(self.latency - 1),
+                self.inputs[count].eq(self.in_data),
+                acc.eq(acc + self.in_data),
+                count.eq(count + 1),
+                gap.eq(self.ready_gap),
             ]
-        with m.Elif(self.busy):
             with m.If(count == 0):
+                m.d.sync += self.images.eq(self.images + 1)
+            with m.If(count == self.n_inputs - 1):
                 m.d.sync += [
-                    self.busy.eq(0),
+                    result.eq(acc + self.in_data),
+                    computing.eq(1),
+                    timer.eq(self.latency - 1),
+                ]
+
+        with m.If(computing):
+            with m.If(timer == 0):
+                m.d.sync += [
+                    computing.eq(0),
                     self.done.eq(1),
-                    result.eq(total),
                 ]
             with m.Else():
-                m.d.sync += count.eq(count - 1)
+                m.d.sync += timer.eq(timer - 1)
+
+        with m.If(self.ack):
+            m.d.sync += [
+                self.done.eq(0),
+                self.acks.eq(self.acks + 1),
+                count.eq(0),
+                acc.eq(0),
+            ]
+            with m.If(~self.done):
+                m.d.sync += self.bad_ack.eq(1)
 
         m.d.sync += self.rd_data.eq(result + self.rd_addr)
         return m
@@ -171,8 +199,10 @@ def test_unsigned_8bit():
     values = [3, 255, 0, 128, 77]
 
     def check(ctx):
-        assert ctx.get(core.bad_write) == 0
-        assert ctx.get(core.starts) == 1
+        assert ctx.get(core.bad_ack) == 0
+        assert ctx.get(core.images) == 1
+        assert ctx.get(core.acks) == 1
+        assert ctx.get(core.busy) == 0
         assert [ctx.get(core.inputs[i]) for i in range(5)] == values
 
     response = simulate(link, b"W" + bytes(values), 16, check=check)
@@ -181,12 +211,35 @@ def test_unsigned_8bit():
 
 
 def test_signed_12bit_slow_core():
-    core = DummyCore(n_inputs=3, input_bits=12, input_signed=True, readout_depth=3, latency=37)
+    core = DummyCore(n_inputs=3, input_bits=12, input_signed=True, readout_depth=3, latency=37,
+                     ready_gap=5)
     link = HostLink(core, clk_freq=1.6e6, baud=100_000)  # 16 cycles per bit
     assert link.divisor == 16
     values = [-2048, 5, -1]
-    response = simulate(link, encode_request(values, 12, True), 12)
+
+    def check(ctx):
+        assert ctx.get(core.bad_ack) == 0
+        assert ctx.get(core.acks) == 1
+        assert [ctx.get(core.inputs[i]) for i in range(3)] == values
+
+    response = simulate(link, encode_request(values, 12, True), 12, check=check)
     assert decode_response(response, 3) == [-2044, -2043, -2042]
+
+
+def test_core_slower_than_uart():
+    # The core takes an input 45 cycles after the previous one, a byte arrives every 40: the link
+    # holds the next byte back (the UART receiver keeps it) until the holding register is free.
+    core = DummyCore(n_inputs=5, input_bits=8, input_signed=False, readout_depth=2, ready_gap=45)
+    link = HostLink(core, clk_freq=1e6, baud=250_000)
+    values = [1, 2, 3, 4, 200]
+
+    def check(ctx):
+        assert ctx.get(core.bad_ack) == 0
+        assert ctx.get(core.images) == 1
+        assert [ctx.get(core.inputs[i]) for i in range(5)] == values
+
+    response = simulate(link, encode_request(values, 8, False), 8, check=check)
+    assert decode_response(response, 2) == expected_words(values, 2)
 
 
 def test_garbage_and_two_requests():
@@ -196,8 +249,9 @@ def test_garbage_and_two_requests():
     data = [b"\x00\xff\x41", encode_request(first, 16, False), encode_request(second, 16, False)]
 
     def check(ctx):
-        assert ctx.get(core.starts) == 2
-        assert ctx.get(core.bad_write) == 0
+        assert ctx.get(core.images) == 2
+        assert ctx.get(core.acks) == 2
+        assert ctx.get(core.bad_ack) == 0
 
     response = simulate(link, data, 16, idle_cycles=600, check=check)
     assert decode_response(response, 4) == \
@@ -217,13 +271,42 @@ def test_timeout_abandons_partial_request():
     core = DummyCore(n_inputs=4, input_bits=8, input_signed=False, readout_depth=2)
     link = HostLink(core, clk_freq=1e6, baud=250_000, timeout=300e-6)  # 300 cycles
     values = [10, 20, 30, 40]
+
+    def check(ctx):
+        # The abandoned image was completed with zeros and its result acknowledged unsent.
+        assert ctx.get(core.images) == 2
+        assert ctx.get(core.acks) == 2
+        assert ctx.get(core.bad_ack) == 0
+        assert ctx.get(core.busy) == 0
+        assert [ctx.get(core.inputs[i]) for i in range(4)] == values
+
     # Without the timeout, "W" would be taken as the third input of the abandoned request.
     response = simulate(link, [b"W\x01\x02", encode_request(values, 8, False)], 8,
-                        idle_cycles=500)
+                        idle_cycles=500, check=check)
+    assert decode_response(response, 2) == expected_words(values, 2)
+    # A request abandoned before its first value reaches the core leaves nothing to drop.
+    response = simulate(link, [b"W", encode_request(values, 8, False)], 8, idle_cycles=500)
     assert decode_response(response, 2) == expected_words(values, 2)
     # A shorter pause does not abandon the request.
     response = simulate(link, [b"W\x01\x02", b"\x03", b"\x04"], 8, idle_cycles=[250, 10])
     assert decode_response(response, 2) == expected_words([1, 2, 3, 4], 2)
+
+
+def test_timeout_in_the_middle_of_a_value():
+    # 16-bit values: the request is abandoned after one value and one byte of the next one.
+    core = DummyCore(n_inputs=3, input_bits=16, input_signed=True, readout_depth=1, latency=20)
+    link = HostLink(core, clk_freq=1e6, baud=250_000, timeout=300e-6)
+    values = [-300, 1000, 7]
+
+    def check(ctx):
+        assert ctx.get(core.images) == 2
+        assert ctx.get(core.acks) == 2
+        assert ctx.get(core.bad_ack) == 0
+        assert [ctx.get(core.inputs[i]) for i in range(3)] == values
+
+    response = simulate(link, [b"W\x34\x12\x99", encode_request(values, 16, True)], 4,
+                        idle_cycles=600, check=check)
+    assert decode_response(response, 1) == [707]
 
 
 def test_no_timeout():
@@ -307,3 +390,35 @@ def test_readme_example():
     core = DummyCore(n_inputs=3, input_bits=8, input_signed=False, readout_depth=2)
     link = HostLink(core, clk_freq=1e6, baud=250_000)
     assert simulate(link, bytes.fromhex("57 03 ff 00"), 8) == bytes.fromhex("0201000003010000")
+
+
+def test_host_link_real_core():
+    # The link around the real accelerator: two requests, answered like the golden model.
+    import numpy as np
+
+    from netgen import random_qnet
+    from snnhw import golden
+    from snnhw.hw.accelerator import SNNAccelerator
+
+    q, x = random_qnet(1, (6, 5, 3), timesteps=3)
+    core = SNNAccelerator(q)
+    link = HostLink(core, clk_freq=1e6, baud=125_000)  # 8 cycles per bit
+    assert link.divisor == 8
+    codes = q.quantise_input(x[:2])
+    g = golden.run_codes(q, codes)
+    n_out, n_layers = q.n_outputs, len(q.layers)
+    assert core.readout_depth == n_out + 2 + n_layers
+
+    def check(ctx):
+        assert ctx.get(core.busy) == 0
+        assert ctx.get(core.done) == 0
+
+    data = [encode_request(row, core.input_bits, core.input_signed) for row in codes]
+    # The second request is sent after the first response (bytes sent before are dropped).
+    response = simulate(link, data, 2 * 4 * core.readout_depth, idle_cycles=8000,
+                        check=check)
+    words = np.array(decode_response(response, 2 * core.readout_depth)).reshape(2, -1)
+    assert words[:, :n_out].tolist() == g.potentials.tolist()
+    assert words[:, n_out].tolist() == g.predicted.tolist()
+    assert (words[:, n_out + 1] > 0).all()
+    assert words[:, n_out + 2:].tolist() == g.events.tolist()

@@ -292,13 +292,14 @@ def _tiny_core():
 
         def __init__(self):
             super().__init__({
-                "in_addr": In(1), "in_data": In(8), "in_we": In(1), "start": In(1),
-                "busy": Out(1), "done": Out(1), "rd_addr": In(1), "rd_data": Out(signed(32)),
+                "in_valid": In(1), "in_ready": Out(1), "in_data": In(8), "done": Out(1),
+                "ack": In(1), "busy": Out(1), "rd_addr": In(1), "rd_data": Out(signed(32)),
             })
 
         def elaborate(self, platform):
             m = Module()
-            m.d.sync += self.done.eq(self.start | self.done)
+            m.d.comb += [self.in_ready.eq(1), self.busy.eq(self.done)]
+            m.d.sync += self.done.eq((self.in_valid | self.done) & ~self.ack)
             return m
 
     return Tiny()

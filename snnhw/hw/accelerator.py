@@ -2,7 +2,6 @@
 
 from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
@@ -11,7 +10,7 @@ from ..ir import IRError
 from .encoder import CurrentEncoder
 from .fire import fire_unit_for
 from .layer import LayerEngine
-from .rom import memory_attrs
+from .stream import RegFIFO
 
 __all__ = ["SNNAccelerator", "normalise_lanes", "readout_map"]
 
@@ -42,7 +41,10 @@ def readout_map(qnet):
 
 
 class SNNAccelerator(wiring.Component):
-    """Runs one inference of a :class:`~snnhw.ir.QuantNetwork` per ``start``.
+    """Runs a :class:`~snnhw.ir.QuantNetwork` on a stream of images, one result per image, in order.
+
+    Every layer engine runs concurrently and moves on to the next image as soon as it has
+    finished the current one, so images stream through the layers (layer pipelining).
 
     Parameters
     ----------
@@ -52,13 +54,16 @@ class SNNAccelerator(wiring.Component):
 
     Members
     -------
-    in_addr, in_data, in_we : load one input code (while not busy)
-    start : In(1)     run one inference
-    busy : Out(1)
-    done : Out(1)     finished; held until the next ``start``
-    rd_addr : In; rd_data : Out(signed(32))  readout registers, one cycle latency
+    in_valid, in_ready, in_data : the input codes of each image, ``n_inputs`` in index order
+    done : Out(1)     the oldest image's result is readable
+    ack : In(1)       one-cycle pulse: drop that result (the next image's follows)
+    busy : Out(1)     at least one image accepted and not yet acknowledged
+    rd_addr : In; rd_data : Out(signed(32))  readout registers of the result, one cycle latency
                       (:func:`readout_map`: potentials, predicted class, cycles, events per stream)
     """
+    #: Images in flight (accepted, result not yet acknowledged) at most.
+    MAX_IN_FLIGHT = 4
+
     def __init__(self, qnet, lanes=1):
         if any(l.acc_bits == 0 for l in qnet.layers):
             raise IRError("network has no accumulator widths: run passes.bound_widths first")
@@ -78,42 +83,46 @@ class SNNAccelerator(wiring.Component):
         steps = self.rules.steps(qnet.coding)
         self.engines = []
         m_in = self.in_shape
+        n = len(qnet.layers)
         for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
             fu = fire_unit_for(layer, qnet.coding)
             self.engines.append(LayerEngine(layer, fu, p, steps, m_in,
-                                            static_input=(k == 0 and self.rules.static_input)))
+                                            static_input=(k == 0 and self.rules.static_input),
+                                            hold=(k == n - 1)))
             m_in = fu.m_shape
         self.encoder = CurrentEncoder(self.n_inputs, self.in_shape)
         #: Multi-bit multipliers (lanes whose events carry more than a 1-bit multiplier).
         self.multipliers = sum(p for e, p in zip(self.engines, self.lanes)
                                if Shape.cast(e.synapse.m_shape).width > 1)
         super().__init__({
-            "in_addr": In(range(max(2, self.n_inputs))),
+            "in_valid": In(1),
+            "in_ready": Out(1),
             "in_data": In(self.in_shape),
-            "in_we": In(1),
-            "start": In(1),
-            "busy": Out(1),
             "done": Out(1),
+            "ack": In(1),
+            "busy": Out(1),
             "rd_addr": In(range(max(2, self.readout_depth))),
             "rd_data": Out(signed(fixed.READOUT_BITS)),
         })
 
     def elaborate(self, platform):
         m = Module()
-        depth = max(2, self.n_inputs)
-        m.submodules.inputs = inputs = Memory(shape=self.in_shape, depth=depth, init=[],
-                                              attrs=memory_attrs(depth, self.input_bits, rom=False))
-        wr, rd = inputs.write_port(), inputs.read_port()
-        m.d.comb += [wr.addr.eq(self.in_addr), wr.data.eq(self.in_data), wr.en.eq(self.in_we & ~self.busy)]
         m.submodules.encoder = enc = self.encoder
-        m.d.comb += [rd.addr.eq(enc.in_raddr), enc.in_rdata.eq(rd.data)]
+        m.submodules.timestamps = stamps = RegFIFO(32, self.MAX_IN_FLIGHT)
+        now = Signal(32)
+        m.d.sync += now.eq(now + 1)
+        m.d.comb += [
+            enc.inp.valid.eq(self.in_valid), enc.inp.payload.eq(self.in_data),
+            self.in_ready.eq(enc.inp.ready), enc.can_start.eq(stamps.w_rdy),
+            stamps.w_data.eq(now), stamps.w_en.eq(enc.image_start),
+            self.busy.eq(stamps.r_rdy),
+        ]
 
         producers = [enc] + self.engines[:-1]
         for k, (src, eng) in enumerate(zip(producers, self.engines)):
             m.submodules[f"layer{k}"] = eng
             m.d.comb += [eng.inp.valid.eq(src.out.valid), eng.inp.payload.eq(src.out.payload),
-                         src.out_room.eq(eng.inp_room), eng.start.eq(self.start & ~self.busy)]
-        m.d.comb += enc.start.eq(self.start & ~self.busy)
+                         src.out_room.eq(eng.inp_room)]
         last = self.engines[-1]
         m.d.comb += last.out_room.eq(1)        # the output layer emits nothing
         n_out = self.qnet.n_outputs
@@ -126,14 +135,8 @@ class SNNAccelerator(wiring.Component):
         cmp_valid, cmp_first, cmp_last = Signal(), Signal(), Signal()
         cmp_j, cmp_v = Signal.like(arg_prev), Signal.like(best)
 
-        with m.If(self.busy):
-            m.d.sync += cycles.eq(cycles + 1)
         with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    m.d.sync += [self.busy.eq(1), self.done.eq(0), cycles.eq(1)]
-                    m.next = "RUN"
-            with m.State("RUN"):
+            with m.State("WAIT"):
                 with m.If(last.done):
                     m.d.sync += [arg_j.eq(0), arg_valid.eq(0), cmp_valid.eq(0)]
                     m.next = "ARGMAX"
@@ -148,18 +151,23 @@ class SNNAccelerator(wiring.Component):
                 with m.If(arg_j < n_out):
                     m.d.sync += arg_j.eq(arg_j + 1)
                 with m.If(cmp_valid & cmp_last):
-                    m.d.sync += [self.busy.eq(0), self.done.eq(1)]
-                    m.next = "IDLE"
+                    m.d.sync += [self.done.eq(1), cycles.eq(now - stamps.r_data)]
+                    m.next = "RESULT"
+            with m.State("RESULT"):
+                m.d.comb += last.rd_addr.eq(self.rd_addr)
+                with m.If(self.ack):
+                    m.d.comb += [last.release.eq(1), stamps.r_en.eq(1)]
+                    m.d.comb += [e.count_pop.eq(1) for e in self.engines]
+                    m.d.sync += self.done.eq(0)
+                    m.next = "WAIT"
         # compare stage, outside the FSM (cmp_valid is only set in ARGMAX): a short path
         with m.If(cmp_valid & (cmp_first | (cmp_v > best))):
             m.d.sync += [best.eq(cmp_v), predicted.eq(cmp_j)]
 
         # readout registers
-        regs = [predicted, cycles] + [e.events for e in self.engines]
+        regs = [predicted, cycles] + [e.count for e in self.engines]
         is_pot = Signal()
         reg_data = Signal(signed(fixed.READOUT_BITS))
-        with m.If(~self.busy):
-            m.d.comb += last.rd_addr.eq(self.rd_addr)
         m.d.sync += is_pot.eq(self.rd_addr < n_out)
         with m.Switch(self.rd_addr):
             for idx, reg in enumerate(regs):

@@ -1,4 +1,4 @@
-"""Input encoders: turn the loaded input codes into the first layer's event stream."""
+"""Input encoders: turn the streamed input codes into the first layer's event stream."""
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
@@ -12,48 +12,42 @@ __all__ = ["CurrentEncoder"]
 class CurrentEncoder(wiring.Component):
     """Rate coding's input: one event ``(i, m = x_i)`` per non-zero input, then one end token.
 
-    The first layer integrates these once into its constant-current RAM.
+    Inputs arrive as a stream, ``n_inputs`` per image in index order; the first layer
+    integrates the events once into its constant-current RAM.
 
     Members
     -------
-    start : In(1); busy : Out(1)
-    in_raddr : Out; in_rdata : In   — the input memory's read port (one cycle latency)
-    out, out_room                   — events to the first layer
+    inp : In(stream of input codes)   ``valid``, ``ready``, ``payload``
+    can_start : In(1)                 an image may begin (the accelerator can track one more)
+    image_start : Out(1)              the first input of an image is accepted this cycle
+    out, out_room                     events to the first layer (registered)
     """
     def __init__(self, n_inputs, in_shape):
         self.n = n_inputs
         self.layout = event_layout(n_inputs, in_shape)
         super().__init__({
-            "start": In(1),
-            "busy": Out(1),
-            "in_raddr": Out(range(max(2, n_inputs))),
-            "in_rdata": In(in_shape),
+            "inp": In(wiring.Signature({"valid": Out(1), "ready": In(1), "payload": Out(in_shape)})),
+            "can_start": In(1),
+            "image_start": Out(1),
             "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(self.layout)})),
             "out_room": In(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        running, pending_last = Signal(), Signal()
-        i = Signal(range(self.n + 1))
-        issue = running & self.out_room
-        m.d.comb += self.in_raddr.eq(i)
-        with m.If(self.start):
-            m.d.sync += [running.eq(1), pending_last.eq(1), i.eq(0)]
-        with m.Elif(issue):
-            m.d.sync += i.eq(i + 1)
-            with m.If(i == self.n - 1):
-                m.d.sync += running.eq(0)
-        s1_valid, s1_i = Signal(), Signal.like(i)
-        m.d.sync += [s1_valid.eq(issue), s1_i.eq(i)]
-        send_last = pending_last & ~running & ~s1_valid & self.out_room
-        with m.If(send_last):
-            m.d.sync += pending_last.eq(0)
+        i = Signal(range(max(2, self.n)))
+        token_pending = Signal()
+        m.d.comb += self.inp.ready.eq(self.out_room & ~token_pending & ((i != 0) | self.can_start))
+        take = self.inp.valid & self.inp.ready
+        m.d.comb += self.image_start.eq(take & (i == 0))
         m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0)]     # registered output
-        with m.If(s1_valid):
-            m.d.sync += [self.out.valid.eq(self.in_rdata != 0), self.out.payload.src.eq(s1_i),
-                         self.out.payload.m.eq(self.in_rdata)]
-        with m.Elif(send_last):
-            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
-        m.d.comb += self.busy.eq(running | s1_valid | pending_last | self.out.valid)
+        with m.If(take):
+            m.d.sync += [self.out.valid.eq(self.inp.payload != 0), self.out.payload.src.eq(i),
+                         self.out.payload.m.eq(self.inp.payload)]
+            with m.If(i == self.n - 1):
+                m.d.sync += [i.eq(0), token_pending.eq(1)]
+            with m.Else():
+                m.d.sync += i.eq(i + 1)
+        with m.Elif(token_pending & self.out_room):
+            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1), token_pending.eq(0)]
         return m

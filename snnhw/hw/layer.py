@@ -1,6 +1,6 @@
 """One layer engine: event FIFO → synapse pipeline → membrane RAM ← neuron scanner → events out."""
 
-from amaranth.hdl import Module, Shape, Signal, signed
+from amaranth.hdl import Module, Mux, Shape, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from .. import fixed
 from .rom import WeightROM, memory_attrs
 from .scan import NeuronScanner
-from .stream import ROOM_MARGIN, EventStream, event_layout
+from .stream import ROOM_MARGIN, EventStream, RegFIFO, event_layout
 from .synapse import SynapsePipeline
 
 __all__ = ["LayerEngine", "fifo_depth"]
@@ -21,12 +21,15 @@ def fifo_depth(n_src):
 
 
 class LayerEngine(wiring.Component):
-    """Runs one layer for one inference of ``steps`` steps.
+    """Runs one layer, image after image (free-running from reset).
 
     Per step: integrate the events of the input stream up to the end-of-step token, then
     scan every neuron through the fire unit, sending its events and a token downstream.
     A layer with ``static_input`` integrates its input once (step 0) into a constant-current
-    RAM and then scans ``steps`` times.
+    RAM and then scans ``steps`` times. After the last step of an image the engine pushes its
+    event count into a small queue, re-initialises its membranes and goes on with the next
+    image; with ``hold`` (the output layer) it first waits for ``release``, so the membranes
+    can be read out.
 
     Parameters
     ----------
@@ -36,20 +39,24 @@ class LayerEngine(wiring.Component):
     steps : int
     m_in_shape : shape of the incoming multipliers
     static_input : bool
+    hold : bool
 
     Members
     -------
     inp : In(event stream)      the input FIFO's write side
     inp_room : Out(1)           registered: the input FIFO is below ``depth - ROOM_MARGIN``
     out, out_room               events to the next layer (unused on the output layer)
-    start : In(1)               initialise the membranes and run one inference
-    done : Out(1)               all steps finished (held until ``start``)
-    events : Out(32)            events consumed this inference (end tokens excluded)
-    rd_addr : In; rd_data : Out read a membrane after ``done`` (one cycle latency)
+    done : Out(1)               (``hold``) an image is finished; membranes readable
+    release : In(1)             (``hold``) go on with the next image
+    count, count_valid, count_pop  per-image event counts (oldest first)
+    rd_addr : In; rd_data : Out read a membrane while ``done`` (one cycle latency)
     """
-    def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False):
+    #: Images whose event counts an engine can queue.
+    COUNT_DEPTH = 4
+
+    def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False, hold=False):
         self.layer, self.lanes, self.steps = layer, lanes, steps
-        self.static_input = static_input
+        self.static_input, self.hold = static_input, hold
         self.k = -(-layer.n_out // lanes)
         self.acc_shape = signed(layer.acc_bits)
         self.current_shape = signed(layer.current_bits) if static_input else None
@@ -64,16 +71,17 @@ class LayerEngine(wiring.Component):
             "inp_room": Out(1),
             "out": Out(self.scanner.out.signature),
             "out_room": In(1),
-            "start": In(1),
             "done": Out(1),
-            "busy": Out(1),
-            "events": Out(32),
+            "release": In(1),
+            "count": Out(32),
+            "count_valid": Out(1),
+            "count_pop": In(1),
             "rd_addr": In(range(max(2, layer.n_out))),
             "rd_data": Out(self.acc_shape),
         })
 
     def _bank(self, m, name, shape, init, port, init_phase, init_word):
-        """Instantiate a ``lanes``-banked RAM driven by ``port`` (a MemPort interface)."""
+        """Instantiate a ``lanes``-banked RAM driven by ``port`` (a MemPort-like dict)."""
         lanes = self.lanes
         rdata = Signal(data.ArrayLayout(shape, lanes), name=f"{name}_rdata")
         for p in range(lanes):
@@ -97,6 +105,7 @@ class LayerEngine(wiring.Component):
         m.submodules.rom = rom = self.rom
         m.submodules.synapse = syn = self.synapse
         m.submodules.scanner = scan = self.scanner
+        m.submodules.counts = counts = RegFIFO(32, self.COUNT_DEPTH)
         layer, k = self.layer, self.k
 
         m.d.comb += [
@@ -105,15 +114,17 @@ class LayerEngine(wiring.Component):
             rom.addr.eq(syn.rom_addr), syn.rom_data.eq(rom.data),
             self.out.valid.eq(scan.out.valid), self.out.payload.eq(scan.out.payload),
             scan.out_room.eq(self.out_room),
+            self.count.eq(counts.r_data), self.count_valid.eq(counts.r_rdy),
+            counts.r_en.eq(self.count_pop),
         ]
         head = data.View(self.in_layout, fifo.r_data)
         m.d.sync += self.inp_room.eq(fifo.w_level < self.depth - ROOM_MARGIN)
 
         init_word = Signal(range(max(2, k)))
         step = Signal(range(self.steps + 2))
-        initialising = Signal()
+        initialising = Signal(init=1)
         integrating = Signal()
-        m.d.comb += self.busy.eq(~self.done & (initialising | integrating | scan.busy))
+        events = Signal(32)
 
         # RAMs: the membrane V (scanner; also synapse unless static) and the current C.
         v_port = {"raddr": Signal(range(max(2, k))), "waddr": Signal(range(max(2, k))),
@@ -122,27 +133,22 @@ class LayerEngine(wiring.Component):
         v_init = fixed.initial_membrane(layer.threshold) if layer.spiking else 0
         v_rdata = self._bank(m, "v", self.acc_shape, v_init, v_port, initialising, init_word)
         m.d.comb += scan.v.rdata.eq(v_rdata)
+        scan_port = {"raddr": scan.v.raddr, "waddr": scan.v.waddr, "wdata": scan.v.wdata, "we": scan.v.we}
         if self.static_input:
             c_port = {"raddr": Signal(range(max(2, k))), "waddr": syn.acc.waddr,
                       "wdata": syn.acc.wdata, "we": syn.acc.we}
             c_rdata = self._bank(m, "c", self.current_shape, 0, c_port, initialising, init_word)
-            m.d.comb += [syn.acc.rdata.eq(c_rdata), scan.c_rdata.eq(c_rdata)]
-            with m.If(integrating):
-                m.d.comb += c_port["raddr"].eq(syn.acc.raddr)
-            with m.Else():
-                m.d.comb += c_port["raddr"].eq(scan.c_raddr)
-            m.d.comb += [v_port["raddr"].eq(scan.v.raddr), v_port["waddr"].eq(scan.v.waddr),
-                         v_port["wdata"].eq(scan.v.wdata), v_port["we"].eq(scan.v.we)]
+            m.d.comb += [syn.acc.rdata.eq(c_rdata), scan.c_rdata.eq(c_rdata),
+                         c_port["raddr"].eq(Mux(integrating, syn.acc.raddr, scan.c_raddr))]
+            m.d.comb += [v_port[name].eq(sig) for name, sig in scan_port.items()]
         else:
+            syn_port = {"raddr": syn.acc.raddr, "waddr": syn.acc.waddr, "wdata": syn.acc.wdata,
+                        "we": syn.acc.we}
             m.d.comb += syn.acc.rdata.eq(v_rdata)
-            with m.If(integrating):
-                m.d.comb += [v_port["raddr"].eq(syn.acc.raddr), v_port["waddr"].eq(syn.acc.waddr),
-                             v_port["wdata"].eq(syn.acc.wdata), v_port["we"].eq(syn.acc.we)]
-            with m.Else():
-                m.d.comb += [v_port["raddr"].eq(scan.v.raddr), v_port["waddr"].eq(scan.v.waddr),
-                             v_port["wdata"].eq(scan.v.wdata), v_port["we"].eq(scan.v.we)]
+            for name in v_port:
+                m.d.comb += v_port[name].eq(Mux(integrating, syn_port[name], scan_port[name]))
 
-        # readout of a membrane after done (output layer): lane select registered
+        # readout of a membrane while done (output layer): lane select registered
         rd_lane = Signal(range(max(2, self.lanes)))
         with m.If(self.done):
             m.d.comb += v_port["raddr"].eq(self.rd_addr // self.lanes)
@@ -156,18 +162,14 @@ class LayerEngine(wiring.Component):
         take_token = integrating & fifo.r_rdy & head.last & ~syn.busy
         m.d.comb += fifo.r_en.eq((syn.events.valid & syn.events.ready) | take_token)
         with m.If(syn.events.valid & syn.events.ready):
-            m.d.sync += self.events.eq(self.events + 1)
+            m.d.sync += events.eq(events + 1)
 
         with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    m.d.sync += [initialising.eq(1), init_word.eq(0), self.done.eq(0),
-                                 self.events.eq(0), step.eq(0)]
-                    m.next = "INIT"
             with m.State("INIT"):
                 m.d.sync += init_word.eq(init_word + 1)
                 with m.If(init_word == k - 1):
-                    m.d.sync += [initialising.eq(0), integrating.eq(1)]
+                    m.d.sync += [initialising.eq(0), integrating.eq(1), init_word.eq(0),
+                                 step.eq(0), events.eq(0)]
                     m.next = "INTEGRATE"
             with m.State("INTEGRATE"):
                 with m.If(take_token):
@@ -179,12 +181,24 @@ class LayerEngine(wiring.Component):
                 with m.If(~scan.busy):
                     m.d.sync += step.eq(step + 1)
                     with m.If(step == self.steps - 1):
-                        m.d.sync += self.done.eq(1)
-                        m.next = "IDLE"
+                        m.next = "END"
                     with m.Elif(self.static_input):
                         m.d.comb += scan.start.eq(1)
-                        m.next = "SCAN"
                     with m.Else():
                         m.d.sync += integrating.eq(1)
                         m.next = "INTEGRATE"
+            with m.State("END"):
+                m.d.comb += [counts.w_data.eq(events), counts.w_en.eq(1)]
+                with m.If(counts.w_rdy):
+                    if self.hold:
+                        m.d.sync += self.done.eq(1)
+                        m.next = "HOLD"
+                    else:
+                        m.d.sync += initialising.eq(1)
+                        m.next = "INIT"
+            if self.hold:
+                with m.State("HOLD"):
+                    with m.If(self.release):
+                        m.d.sync += [self.done.eq(0), initialising.eq(1)]
+                        m.next = "INIT"
         return m

@@ -1,12 +1,12 @@
 """Event streams between blocks (one convention: :mod:`amaranth.lib.stream`)."""
 
-from amaranth.hdl import unsigned
+from amaranth.hdl import Mux, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
 
-__all__ = ["event_layout", "EventStream", "MemPort", "EMIT_LATENCY"]
+__all__ = ["event_layout", "EventStream", "MemPort", "RegFIFO", "EMIT_LATENCY", "ROOM_MARGIN"]
 
 #: Most events a producer (scanner, encoder) can have in flight between deciding to read a
 #: neuron and its event being written into the consumer's FIFO.
@@ -51,3 +51,36 @@ class MemPort(wiring.Signature):
             "wdata": Out(arr),
             "we": Out(lanes),
         })
+
+
+class RegFIFO(wiring.Component):
+    """A small first-in first-out queue in registers (for per-image counters and timestamps).
+
+    Members
+    -------
+    w_data : In(width); w_en : In(1); w_rdy : Out(1)
+    r_data : Out(width)  the oldest entry; r_en : In(1); r_rdy : Out(1)
+    """
+    def __init__(self, width, depth):
+        self.width, self.depth = width, depth
+        super().__init__({
+            "w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
+            "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Array, Module, Signal
+
+        m = Module()
+        store = Array(Signal(self.width, name=f"entry{i}") for i in range(self.depth))
+        wp, rp = Signal(range(self.depth)), Signal(range(self.depth))
+        level = Signal(range(self.depth + 1))
+        m.d.comb += [self.w_rdy.eq(level < self.depth), self.r_rdy.eq(level > 0),
+                     self.r_data.eq(store[rp])]
+        do_w, do_r = self.w_en & self.w_rdy, self.r_en & self.r_rdy
+        with m.If(do_w):
+            m.d.sync += [store[wp].eq(self.w_data), wp.eq(Mux(wp == self.depth - 1, 0, wp + 1))]
+        with m.If(do_r):
+            m.d.sync += rp.eq(Mux(rp == self.depth - 1, 0, rp + 1))
+        m.d.sync += level.eq(level + do_w - do_r)
+        return m

@@ -25,6 +25,8 @@ class RTLRun:
     images : int
     mismatches : list of int image indices that differ
     potentials, predicted, events, cycles : arrays measured on the RTL
+    mode : str               ``sequential`` or ``stream``
+    total_cycles : int       first input of the first image → result of the last one
     """
     simulator: str
     passed: bool
@@ -34,6 +36,8 @@ class RTLRun:
     predicted: np.ndarray
     events: np.ndarray
     cycles: np.ndarray
+    mode: str = "sequential"
+    total_cycles: int = 0
 
 
 def _env_for_tools():
@@ -50,10 +54,12 @@ def _env_for_tools():
 
 
 def simulate_rtl(verilog, manifest, vectors, build_dir, simulator="verilator", top=None,
-                 max_cycles=10_000_000):
+                 max_cycles=10_000_000, mode="sequential"):
     """Replay ``vectors`` (from :func:`snnhw.build.write_vectors`) on ``verilog``.
 
-    Returns an :class:`RTLRun`; raises ``RuntimeError`` if the simulation did not run.
+    ``mode="stream"`` sends the images back to back (layer pipelining) while the results are
+    read concurrently. Returns an :class:`RTLRun`; raises ``RuntimeError`` if the simulation
+    did not run.
     """
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
@@ -78,7 +84,8 @@ def simulate_rtl(verilog, manifest, vectors, build_dir, simulator="verilator", t
         f.unlink(missing_ok=True)
     env = {"SNNHW_MANIFEST": str(pathlib.Path(manifest).resolve()),
            "SNNHW_VECTORS": str(pathlib.Path(vectors).resolve()),
-           "SNNHW_RESULTS": str(results_json), "SNNHW_MAX_CYCLES": str(max_cycles)}
+           "SNNHW_RESULTS": str(results_json), "SNNHW_MAX_CYCLES": str(max_cycles),
+           "SNNHW_MODE": mode}
     try:
         runner.test(test_module="snnhw.sim.tb", hdl_toplevel=top, build_dir=build_dir,
                     test_dir=build_dir, results_xml=str(results_xml), extra_env=env,
@@ -97,4 +104,5 @@ def simulate_rtl(verilog, manifest, vectors, build_dir, simulator="verilator", t
         potentials=np.array([r["potentials"] for r in rows], dtype=np.int64),
         predicted=np.array([r["predicted"] for r in rows], dtype=np.int64),
         events=np.array([r["events"] for r in rows], dtype=np.int64),
-        cycles=np.array([r["cycles"] for r in rows], dtype=np.int64))
+        cycles=np.array([r["cycles"] for r in rows], dtype=np.int64),
+        mode=res["mode"], total_cycles=int(res["total_cycles"]))
