@@ -44,11 +44,6 @@ def _fail(msg):
     raise click.ClickException(msg)
 
 
-def _coding(coding, timesteps):
-    cls = CODINGS[coding]
-    return cls(timesteps) if timesteps else cls()
-
-
 def _load_qnet(path):
     from .ir import QuantNetwork
     p = pathlib.Path(path)
@@ -67,7 +62,18 @@ model_opt = click.option("--model", default=DEFAULT_MODEL, show_default=True,
                          help="Bundled model name, a .py file with build_model(), or a pickled .pt module.")
 weights_opt = click.option("--weights", default=None, help="State dict for a .py model.")
 coding_opt = click.option("--coding", type=click.Choice(sorted(CODINGS)), default="rate", show_default=True)
-steps_opt = click.option("--timesteps", "-T", type=int, default=None, help="Steps per inference.")
+steps_opt = click.option("--timesteps", "-T", type=int, default=None, help="Rate coding: steps per inference.")
+
+
+def phase_opts(f):
+    """Single-spike coding options (missing window/base are searched on calibration data)."""
+    f = click.option("--window", type=int, default=None, help="Single-spike: steps per window.")(f)
+    f = click.option("--base", type=float, default=None, help="Single-spike: base B > 1.")(f)
+    f = click.option("--threshold-shift/--no-threshold-shift", default=True, show_default=True,
+                     help="Single-spike: midpoint comparison levels.")(f)
+    f = click.option("--negative-spikes/--no-negative-spikes", default=None,
+                     help="Single-spike: encode negative values (default: if inputs are signed).")(f)
+    return f
 lanes_opt = click.option("--lanes", default="1", show_default=True,
                          help="Synapse lanes: one power of two, or one per layer (e.g. 2,1).")
 
@@ -85,25 +91,30 @@ def _lanes(text):
 @weights_opt
 @coding_opt
 @steps_opt
+@phase_opts
 @click.option("--weight-bits", type=int, default=8, show_default=True)
 @click.option("--input-bits", type=int, default=8, show_default=True)
 @click.option("--percentile", type=float, default=99.9, show_default=True,
               help="Calibration percentile (100 = max).")
 @click.option("-o", "--out", default=None, help="Output directory (default build/<model>-<coding>).")
-def convert(model, weights, coding, timesteps, weight_bits, input_bits, percentile, out):
+def convert(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
+            weight_bits, input_bits, percentile, out):
     """Convert a torch model into a quantised SNN (qnet.json + qnet.npz)."""
     from . import golden
     from .data import load_dataset
     from .frontend import from_torch
     from .models import load_torch_model
-    from .passes import convert as convert_net
+    from .passes import choose_coding, convert as convert_net
 
     try:
         module, name, dataset = load_torch_model(model, weights)
-        x_tr, _, x_te, y_te = load_dataset(dataset)
+        x_tr, y_tr, x_te, y_te = load_dataset(dataset)
         net = from_torch(module, name=name)
-        qnet = convert_net(net, x_tr, _coding(coding, timesteps), weight_bits=weight_bits,
-                           input_bits=input_bits, percentile=percentile)
+        opts = dict(weight_bits=weight_bits, input_bits=input_bits, percentile=percentile)
+        cfg, _ = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
+                               base=base, threshold_shift=threshold_shift,
+                               negative_spikes=negative_spikes, **opts)
+        qnet = convert_net(net, x_tr, cfg, **opts)
     except IRError as e:
         _fail(str(e))
     out = pathlib.Path(out or f"build/{name}-{coding}")
@@ -114,7 +125,7 @@ def convert(model, weights, coding, timesteps, weight_bits, input_bits, percenti
            "accuracy_snn": float(np.mean(g.predicted == y_te)),
            "spikes_per_image": float(g.spikes.mean()),
            "synaptic_ops_per_image": float(g.synaptic_ops.mean())}
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {path} ({qnet.coding})")
     click.echo(json.dumps({k: round(v, 4) for k, v in acc.items()}))
 
 
@@ -199,6 +210,7 @@ def synth(qnet, lanes, board):
 @weights_opt
 @coding_opt
 @steps_opt
+@phase_opts
 @lanes_opt
 @click.option("--weight-bits", type=int, default=8, show_default=True)
 @click.option("--input-bits", type=int, default=8, show_default=True)
@@ -208,14 +220,16 @@ def synth(qnet, lanes, board):
 @click.option("--board", multiple=True, default=("icebreaker", "ulx3s"), show_default=True)
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
-def report(model, weights, coding, timesteps, lanes, weight_bits, input_bits, percentile, simulator,
-           rtl_images, board, no_synth, results):
+def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes, lanes,
+           weight_bits, input_bits, percentile, simulator, rtl_images, board, no_synth, results):
     """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
     from .report import run_report
 
     try:
         with _Progress(_console()) as prog:
-            r = run_report(model, coding, timesteps=timesteps, weight_bits=weight_bits,
+            r = run_report(model, coding, timesteps=timesteps, window=window, base=base,
+                           threshold_shift=threshold_shift, negative_spikes=negative_spikes,
+                           weight_bits=weight_bits,
                            input_bits=input_bits, percentile=percentile, lanes=_lanes(lanes),
                            simulator=simulator, rtl_images=rtl_images,
                            boards=() if no_synth else tuple(board), results_dir=results,

@@ -130,3 +130,48 @@ def membrane_bound(drive, bias, steps, threshold):
     """
     per_step = np.asarray(drive, dtype=np.int64) + np.abs(np.asarray(bias, dtype=np.int64))
     return int(threshold) + int(steps) * int(per_step.max(initial=0))
+
+
+# -- single-spike phase coding (methods.md §5) -----------------------------------------
+
+#: Target width of the step-gain table of a fractional base (sets its fraction bits ``q``).
+PHASE_GAIN_BITS = 12
+#: Largest step gain allowed (keeps membranes narrow).
+PHASE_GAIN_MAX = 1 << 24
+
+
+def power_of_two_exponent(base):
+    """``n`` if ``base == 2**n`` for an integer ``n >= 1``, else ``None``."""
+    n = round(math.log2(base))
+    return n if n >= 1 and 2.0 ** n == base else None
+
+
+def phase_gains(base, window):
+    """Integer step gains ``g(k)``, ``k = 1..window`` (index ``k - 1``); ``g(1)`` stands for 1.0.
+
+    ``base = 2**n``: ``g(k) = 2**(n·(window − k))`` exactly (a shift). Other bases:
+    ``g(k) = round(base**(window − k) · 2**q)`` with ``q`` the fraction bits that give the
+    table about ``PHASE_GAIN_BITS`` bits.
+    """
+    n = power_of_two_exponent(base)
+    if n is not None:
+        gains = [1 << (n * (window - k)) for k in range(1, window + 1)]
+    else:
+        top = base ** (window - 1)
+        q = max(0, PHASE_GAIN_BITS - int(math.floor(top)).bit_length())
+        gains = [int(round_half_away(base ** (window - k) * (1 << q))) for k in range(1, window + 1)]
+    if gains[0] > PHASE_GAIN_MAX:
+        raise ValueError(f"single-spike: step gain base**(window-1) = {gains[0]} exceeds "
+                         f"{PHASE_GAIN_MAX}; use a smaller base or window")
+    return np.array(gains, dtype=np.int64)
+
+
+def phase_levels(threshold, base, window, threshold_shift):
+    """Integer comparison levels ``lvl(k)``, ``k = 1..window``: fire at the first ``k`` with ``V >= lvl(k)``.
+
+    ``lvl(k) = ceil(θ · base**(1−k) · s)`` with ``s = (1 + 1/base) / 2`` under threshold shift
+    (round to the nearest code) and ``s = 1`` without (round down); never below 1.
+    """
+    s = (1.0 + 1.0 / base) / 2.0 if threshold_shift else 1.0
+    lv = [max(1, int(math.ceil(threshold * base ** (1 - k) * s))) for k in range(1, window + 1)]
+    return np.array(lv, dtype=np.int64)

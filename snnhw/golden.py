@@ -72,10 +72,12 @@ def run_codes(qnet, xq, record_events=False):
         raise ValueError(f"input codes have {xq.shape[1]} values, network {qnet.name!r} "
                          f"expects {qnet.n_inputs}")
     rules = coding_rules(qnet.coding)
+    if qnet.coding.kind == "single_spike":
+        return _run_single_spike(qnet, xq, rules, record_events)
     n, layers = len(xq), qnet.layers
     events = np.zeros((n, len(layers)), dtype=np.int64)
     streams = [[] for _ in layers] if record_events else None
-    v = [np.full((n, l.n_out), fixed.initial_membrane(l.threshold) if l.spiking else 0,
+    v = [np.full((n, l.n_out), rules.initial_membrane(l.threshold) if l.spiking else 0,
                  dtype=np.int64) for l in layers]
 
     events[:, 0] = (xq != 0).sum(axis=1)
@@ -101,10 +103,37 @@ def run_codes(qnet, xq, record_events=False):
             if layer.spiking:
                 m, v[k] = rules.fire(v[k], layer.threshold, qnet.coding)
 
+    return _result(layers, v[-1], events, streams)
+
+
+def _result(layers, potentials, events, streams):
     fan_out = np.array([l.n_out for l in layers], dtype=np.int64)
     streams = ([np.concatenate(s) if s else np.zeros((0, 4), np.int64) for s in streams]
-               if record_events else None)
-    return GoldenResult(v[-1], fixed.argmax_lowest(v[-1], axis=1), events, events @ fan_out, streams)
+               if streams is not None else None)
+    return GoldenResult(potentials, fixed.argmax_lowest(potentials, axis=1), events,
+                        events @ fan_out, streams)
+
+
+def _run_single_spike(qnet, xq, rules, record_events):
+    """One window per layer: ``V = Σ m·g(k)·Wq + bq``, then at most one spike per neuron.
+
+    A recorded event's ``step`` is its spike step ``k`` (1..W) within the sender's window.
+    """
+    coding, layers = qnet.coding, qnet.layers
+    n = len(xq)
+    events = np.zeros((n, len(layers)), dtype=np.int64)
+    streams = [[] for _ in layers] if record_events else None
+    m, k = rules.fire(xq, qnet.input_levels, coding)          # the input, spike-coded
+    for idx, layer in enumerate(layers):
+        events[:, idx] = (m != 0).sum(axis=1)
+        if record_events:
+            img, src = np.nonzero(m)
+            streams[idx].append(np.stack([img, k[img, src], src, m[img, src]], axis=1))
+        v = rules.drive(m, k, coding) @ layer.weight.T + layer.bias
+        _check_range(v, layer.acc_bits, layer.name)
+        if layer.spiking:
+            m, k = rules.fire(v, layer.threshold, coding)
+    return _result(layers, v, events, streams)
 
 
 def run(qnet, x, record_events=False):
@@ -113,10 +142,16 @@ def run(qnet, x, record_events=False):
 
 
 def quant_ann_logits(qnet, x):
-    """The quantised ANN (same integer weights, no spikes): ``a_k = ReLU((Wq_k a_{k-1} + bq_k) / θ_k)``."""
-    a = qnet.quantise_input(x).astype(np.float64)
+    """The quantised ANN (same integer weights, no spikes).
+
+    ``a_k = ReLU((Wq_k · u_k a_{k-1} + bq_k) / θ_k)`` with ``a_{-1} = x_q / L`` and ``u_k`` the
+    integer a full-scale event into layer ``k`` brings under the coding (its ``event_unit``).
+    """
+    rules = coding_rules(qnet.coding)
+    a = qnet.quantise_input(x).astype(np.float64) / qnet.input_levels
     for k, layer in enumerate(qnet.layers):
-        a = (a @ layer.weight.T + layer.bias) / layer.threshold
+        u = rules.event_unit(qnet.coding, k, qnet.input_levels)
+        a = (a * u @ layer.weight.T + layer.bias) / layer.threshold
         if k < len(qnet.layers) - 1:
             a = np.maximum(a, 0.0)
     return a

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import fixed
 
-__all__ = ["IRError", "Dense", "Network", "RateCoding", "QuantLayer", "QuantNetwork", "CODINGS"]
+__all__ = ["IRError", "Dense", "Network", "RateCoding", "SingleSpikeCoding", "QuantLayer",
+           "QuantNetwork", "CODINGS"]
 
 
 class IRError(ValueError):
@@ -169,18 +170,44 @@ class RateCoding:
         if not isinstance(self.timesteps, (int, np.integer)) or not 1 <= self.timesteps <= 4096:
             raise IRError(f"rate coding: timesteps must be an integer in 1..4096, got {self.timesteps!r}")
 
-    @property
-    def spike_m_max(self):
-        """Largest event multiplier a spiking layer sends (``|m|``)."""
-        return 1
 
-    @property
-    def spike_m_signed(self):
-        return False
+
+@dataclass(frozen=True)
+class SingleSpikeCoding:
+    """Single-spike phase coding, One-Spike (methods.md §5).
+
+    Parameters
+    ----------
+    window : int
+        Steps ``W`` of a layer's window; a spike at step ``k`` carries ``base^(1−k)``.
+    base : float
+        ``B > 1``; powers of two make the step gain a shift.
+    threshold_shift : bool
+        Compare against the midpoints between codes (round to nearest) instead of the codes.
+    negative_spikes : bool
+        Encode negative values with ``m = −1`` spikes (for signed inputs; hidden layers of a
+        ReLU network never need them).
+    """
+    window: int = 8
+    base: float = 2.0
+    threshold_shift: bool = True
+    negative_spikes: bool = False
+    kind: str = field(default="single_spike", init=False)
+
+    def __post_init__(self):
+        if not isinstance(self.window, (int, np.integer)) or not 1 <= self.window <= 32:
+            raise IRError(f"single-spike coding: window must be an integer in 1..32, got {self.window!r}")
+        if not isinstance(self.base, (int, float)) or not self.base > 1:
+            raise IRError(f"single-spike coding: base must be a number > 1, got {self.base!r}")
+        object.__setattr__(self, "base", float(self.base))
+        try:
+            fixed.phase_gains(self.base, self.window)
+        except ValueError as e:
+            raise IRError(str(e)) from None
 
 
 #: Coding name → config class.
-CODINGS = {"rate": RateCoding}
+CODINGS = {"rate": RateCoding, "single_spike": SingleSpikeCoding}
 
 
 @dataclass(frozen=True, eq=False)

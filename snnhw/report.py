@@ -15,8 +15,8 @@ from . import __version__, golden
 from .build import build, event_bound, write_vectors
 from .data import load_dataset
 from .frontend import from_torch
-from .ir import CODINGS
-from .passes import convert
+from .ir import CODINGS, RateCoding
+from .passes import choose_coding, convert, search_phase_coding
 
 __all__ = ["run_report", "write_markdown", "DEFAULT_SWEEP"]
 
@@ -42,7 +42,8 @@ def _accuracy(pred, y):
     return round(float(np.mean(np.asarray(pred) == np.asarray(y))), 4)
 
 
-def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAULT_SWEEP,
+def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None, base=None,
+               threshold_shift=True, negative_spikes=None, sweep=DEFAULT_SWEEP,
                weight_bits=8, input_bits=8, percentile=99.9, lanes=1, simulator="verilator",
                rtl_images=None, boards=("icebreaker", "ulx3s"), results_dir="results",
                build_root="build", progress=None, weights=None, stream_images=100):
@@ -54,9 +55,13 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
         Bundled model name or path (see :func:`snnhw.models.load_torch_model`).
     coding : str
     timesteps : int, optional
-        ``T`` of the built design (default: the coding's default).
+        Rate coding: ``T`` of the built design (default 16).
+    window, base, threshold_shift, negative_spikes
+        Single-spike coding: missing ``window``/``base`` are searched on calibration data
+        (:func:`snnhw.passes.choose_coding`).
     sweep : tuple of int
-        ``T`` values of the golden accuracy table.
+        ``T`` values of the rate-coding accuracy table (also the single-spike report's
+        rate baseline).
     rtl_images : int, optional
         Test images replayed on the RTL (default: the whole test set).
     stream_images : int
@@ -78,24 +83,22 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
     module, name, dataset = load_torch_model(model, weights)
     x_tr, y_tr, x_te, y_te = load_dataset(dataset)
     net = from_torch(module, name=name)
-    cfg_cls = CODINGS[coding]
-    cfg = cfg_cls(timesteps) if timesteps else cfg_cls()
     acc_float = _accuracy(net.forward(x_te).argmax(1), y_te)
+    opts = dict(weight_bits=weight_bits, input_bits=input_bits, percentile=percentile)
 
-    progress.step("convert and quantise")
-    qnet = convert(net, x_tr, cfg, weight_bits=weight_bits, input_bits=input_bits,
-                   percentile=percentile)
+    progress.step("choose coding parameters and quantise")
+    cfg, search = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
+                                base=base, threshold_shift=threshold_shift,
+                                negative_spikes=negative_spikes, **opts)
+    qnet = convert(net, x_tr, cfg, **opts)
     acc_quant = _accuracy(golden.quant_ann_logits(qnet, x_te).argmax(1), y_te)
 
-    progress.step("golden model: accuracy vs timesteps")
-    rows = []
-    for t in sorted(set(sweep) | {cfg.timesteps}):
-        q_t = convert(net, x_tr, cfg_cls(t), weight_bits=weight_bits, input_bits=input_bits,
-                      percentile=percentile)
-        r = golden.run(q_t, x_te)
-        rows.append({"timesteps": t, "accuracy_snn": _accuracy(r.predicted, y_te),
-                     "spikes_per_image": round(float(r.spikes.mean()), 2),
-                     "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2)})
+    progress.step("golden model: accuracy tables")
+    rate_rows = _rate_sweep(net, x_tr, x_te, y_te, sweep, opts,
+                            extra=(cfg.timesteps,) if coding == "rate" else ())
+    extra = {}
+    if coding == "single_spike":
+        extra = _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, opts)
     g = golden.run(qnet, x_te)
     ann_macs = int(sum(l.n_in * l.n_out for l in qnet.layers))
 
@@ -128,7 +131,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
                   "rule": "train_test_split(test_size=0.25, random_state=0, stratify=y)"},
         "accuracy_float": acc_float, "accuracy_quant": acc_quant,
         "accuracy_snn": _accuracy(g.predicted, y_te),
-        "timesteps": cfg.timesteps,
+        "timesteps": cfg.timesteps if coding == "rate" else cfg.window,
         "coding_config": {k: v for k, v in vars(cfg).items()},
         "weight_bits": weight_bits, "input_bits": input_bits, "percentile": percentile,
         "lanes": [layer["lanes"] for layer in man["layers"]],
@@ -151,7 +154,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
         "sequential_cycles_per_image": round(float(run.cycles[:n_stream].mean()), 2),
         "streaming_throughput_gain": round(float(run.cycles[:n_stream].sum())
                                            / max(1, srun.total_cycles), 4),
-        "accuracy_vs_timesteps": rows,
+        "accuracy_vs_timesteps": rate_rows if coding == "rate" else None,
+        **extra,
         "verilog_sha256": man["verilog_sha256"],
         "boards": {},
     }
@@ -184,6 +188,65 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, sweep=DEFAU
     return report
 
 
+def _rate_sweep(net, x_tr, x_te, y_te, sweep, opts, extra=()):
+    """Rate coding on the golden model for every ``T``: accuracy, spikes, synaptic operations
+    (input current computed once, as snnhw builds it) and the operations of a rate SNN that
+    re-applies the input current every step (SpikingJelly-style converters)."""
+    rows = []
+    for t in sorted(set(sweep) | set(extra)):
+        q = convert(net, x_tr, RateCoding(t), **opts)
+        r = golden.run(q, x_te)
+        fan = np.array([l.n_out for l in q.layers])
+        per_step_input = t * r.events[:, 0] * fan[0] + r.events[:, 1:] @ fan[1:]
+        rows.append({"timesteps": t, "accuracy_snn": _accuracy(r.predicted, y_te),
+                     "spikes_per_image": round(float(r.spikes.mean()), 2),
+                     "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2),
+                     "synaptic_ops_input_every_step": round(float(per_step_input.mean()), 2)})
+    return rows
+
+
+def _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, opts):
+    """(base, window) table with threshold shift on and off, and the rate baseline."""
+    tables = {}
+    for shift in (True, False):
+        _, pts = search_phase_coding(net, x_tr, y_tr, threshold_shift=shift,
+                                     negative_spikes=cfg.negative_spikes, x_eval=x_te, y_eval=y_te,
+                                     **opts)
+        tables[shift] = pts
+    on = {(p["base"], p["window"]): p for p in tables[True]}
+    off = {(p["base"], p["window"]): p for p in tables[False]}
+    chosen = (cfg.base, cfg.window)
+    q = convert(net, x_tr, cfg, **opts)
+    r = golden.run(q, x_te)
+    acc = _accuracy(r.predicted, y_te)
+    ops = float(r.synaptic_ops.mean())
+    # rate baseline at equal accuracy: the fewest timesteps reaching it (else the best rate point)
+    reach = [row for row in rate_rows if row["accuracy_snn"] >= acc]
+    base_row = min(reach, key=lambda row: row["timesteps"]) if reach else max(
+        rate_rows, key=lambda row: row["accuracy_snn"])
+    return {
+        "coding_search": {"selected": {"base": cfg.base, "window": cfg.window,
+                                       "by": "calibration accuracy, then fewer synaptic ops"}
+                          if search else {"base": cfg.base, "window": cfg.window, "by": "user"}},
+        "accuracy_vs_base_window": tables[True] + tables[False],
+        "threshold_shift_effect": {
+            "best_test_accuracy_with_shift": max(p["accuracy_test"] for p in tables[True]),
+            "best_test_accuracy_without_shift": max(p["accuracy_test"] for p in tables[False]),
+            "mean_test_accuracy_with_shift": round(float(np.mean([p["accuracy_test"] for p in tables[True]])), 4),
+            "mean_test_accuracy_without_shift": round(float(np.mean([p["accuracy_test"] for p in tables[False]])), 4),
+            "points_better_with_shift": sum(on[k]["accuracy_test"] > off[k]["accuracy_test"] for k in on if k in off),
+            "points_better_without_shift": sum(on[k]["accuracy_test"] < off[k]["accuracy_test"] for k in on if k in off),
+            "at_selected_with_shift": on.get(chosen, {}).get("accuracy_test"),
+            "at_selected_without_shift": off.get(chosen, {}).get("accuracy_test"),
+        },
+        "rate_baseline": dict(base_row, equal_accuracy=bool(reach),
+                              ops_ratio_rate_over_single_spike=round(base_row["synaptic_ops_per_image"] / ops, 3),
+                              ops_ratio_rate_input_every_step_over_single_spike=round(
+                                  base_row["synaptic_ops_input_every_step"] / ops, 3)),
+        "rate_accuracy_vs_timesteps": rate_rows,
+    }
+
+
 def write_markdown(r):
     """A human-readable version of a report dict."""
     lines = [f"# {r['model']} — {r['coding']} coding", "",
@@ -196,11 +259,26 @@ def write_markdown(r):
                 "event_bound_cycles", "cycles_over_event_bound", "stream_images", "stream_mismatches",
                 "stream_cycles_per_image", "sequential_cycles_per_image", "streaming_throughput_gain"):
         lines.append(f"| `{key}` | {r[key]} |")
-    lines += ["", "## Accuracy vs timesteps (golden model, test set)", "",
-              "| T | accuracy | spikes/image | synaptic ops/image |", "|---|---|---|---|"]
-    for row in r["accuracy_vs_timesteps"]:
+    rate_rows = r.get("accuracy_vs_timesteps") or r.get("rate_accuracy_vs_timesteps") or []
+    if r["coding"] == "single_spike":
+        sel = r["coding_search"]["selected"]
+        lines += ["", f"Selected: base {sel['base']}, window {sel['window']} ({sel['by']}).", "",
+                  "## Accuracy vs (base, window) (golden model)", "",
+                  "| base | window | threshold shift | calibration acc | test acc | spikes/image | synaptic ops/image |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in r["accuracy_vs_base_window"]:
+            lines.append(f"| {p['base']} | {p['window']} | {p['threshold_shift']} | "
+                         f"{p['accuracy_calibration']} | {p['accuracy_test']} | {p['spikes_per_image']} | "
+                         f"{p['synaptic_ops_per_image']} |")
+        lines += ["", "Threshold shift: " + ", ".join(f"{k} = {v}" for k, v in r["threshold_shift_effect"].items()),
+                  "", "Rate baseline (snnhw rate coding, fewest T reaching this accuracy): "
+                  + ", ".join(f"{k} = {v}" for k, v in r["rate_baseline"].items())]
+    lines += ["", "## Rate coding: accuracy vs timesteps (golden model, test set)", "",
+              "| T | accuracy | spikes/image | synaptic ops/image | ops if input re-applied each step |",
+              "|---|---|---|---|---|"]
+    for row in rate_rows:
         lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
-                     f"{row['synaptic_ops_per_image']} |")
+                     f"{row['synaptic_ops_per_image']} | {row['synaptic_ops_input_every_step']} |")
     if r["boards"]:
         lines += ["", "## Synthesis (YoWASP Yosys + nextpnr, core + UART host link)", "",
                   "| board | device | LUT | FF | BRAM | DSP | Fmax MHz | latency µs (at Fmax) | "

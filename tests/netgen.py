@@ -26,8 +26,10 @@ def random_network(seed, sizes=(6, 5, 3), signed_input=False, n_cal=64):
     return Network(f"rand{seed}", (sizes[0],), tuple(layers)), x
 
 
-def random_qnet(seed, sizes=(6, 5, 3), timesteps=4, signed_input=False, weight_bits=8, input_bits=8):
+def random_qnet(seed, sizes=(6, 5, 3), timesteps=4, signed_input=False, weight_bits=8, input_bits=8,
+                coding=None):
     net, x = random_network(seed, sizes, signed_input)
-    return convert(net, x, RateCoding(timesteps), weight_bits=weight_bits, input_bits=input_bits), x
+    coding = coding if coding is not None else RateCoding(timesteps)
+    return convert(net, x, coding, weight_bits=weight_bits, input_bits=input_bits), x
 
 

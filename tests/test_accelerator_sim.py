@@ -6,6 +6,7 @@ from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.hw.accelerator import SNNAccelerator
+from snnhw.ir import SingleSpikeCoding
 from netgen import random_qnet
 
 
@@ -76,3 +77,23 @@ def test_accelerator_equals_golden(seed, sizes, steps, signed, lanes, streaming)
     np.testing.assert_array_equal(regs[:, n_out], g.predicted)
     np.testing.assert_array_equal(regs[:, n_out + 2:n_out + 2 + n_layers], g.events)
     assert (regs[:, n_out + 1] > 0).all()      # cycle counter runs
+
+
+@pytest.mark.parametrize("seed,sizes,coding,signed,lanes,streaming", [
+    (6, (6, 9, 4), SingleSpikeCoding(8, 2.0), False, 1, False),
+    (7, (7, 10, 5, 3), SingleSpikeCoding(6, 1.4), False, (2, 1, 1), False),
+    (8, (5, 8, 3), SingleSpikeCoding(5, 2.0, negative_spikes=True), True, (2, 2), False),
+    (9, (6, 8, 4), SingleSpikeCoding(7, 1.5, threshold_shift=False, negative_spikes=True), True, 1, True),
+])
+def test_single_spike_equals_golden(seed, sizes, coding, signed, lanes, streaming):
+    q, x = random_qnet(seed, sizes, signed_input=signed, coding=coding)
+    codes = q.quantise_input(x[:6])
+    codes[0] = 0
+    g = golden.run_codes(q, codes)
+    regs = run_accelerator(q, codes, lanes, streaming)
+    n_out, n_layers = q.n_outputs, len(q.layers)
+    np.testing.assert_array_equal(regs[:, :n_out], g.potentials)
+    np.testing.assert_array_equal(regs[:, n_out], g.predicted)
+    np.testing.assert_array_equal(regs[:, n_out + 2:n_out + 2 + n_layers], g.events)
+    if signed and coding.negative_spikes:
+        assert (golden.run_codes(q, codes, record_events=True).streams[0][:, 3] < 0).any()

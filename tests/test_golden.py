@@ -68,3 +68,68 @@ def test_snn_tracks_quantised_ann(digits_qnet):
     acc_s = np.mean(golden.run(q, x_te).predicted == y_te)
     assert acc_q >= 0.95
     assert acc_s >= acc_q - 0.015
+
+
+def reference_single_spike(q, codes):
+    """Single-spike coding from its written rule, neuron by neuron, with float levels."""
+    import math
+    c = q.coding
+    B, W = c.base, c.window
+    from snnhw.fixed import phase_gains
+    g = [int(v) for v in phase_gains(B, W)]        # the table itself is fixed's (tested below)
+    s = (1 + 1 / B) / 2 if c.threshold_shift else 1.0
+
+    def fire(v, theta):
+        for k in range(1, W + 1):
+            lvl = max(1, math.ceil(theta * B ** (1 - k) * s))
+            if c.negative_spikes and v <= -lvl:
+                return -1, k
+            if v >= lvl:
+                return 1, k
+        return 0, 0
+
+    pots, events = [], []
+    for x in codes:
+        spikes = [fire(int(v), q.input_levels) for v in x]
+        counts = []
+        for layer in q.layers:
+            counts.append(sum(1 for mm, _ in spikes if mm))
+            v = [int(layer.bias[j]) + sum(mm * g[kk - 1] * int(layer.weight[j, i])
+                                          for i, (mm, kk) in enumerate(spikes) if mm)
+                 for j in range(layer.n_out)]
+            if layer.spiking:
+                spikes = [fire(vj, layer.threshold) for vj in v]
+        pots.append(v)
+        events.append(counts)
+    return np.array(pots), np.array(events)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 16), st.sampled_from([2.0, 4.0, 1.5, 1.4, 1.15]),
+       st.booleans(), st.booleans(), st.lists(st.integers(1, 8), min_size=2, max_size=4))
+def test_single_spike_golden_equals_reference(seed, window, base, shift, signed, sizes):
+    from hypothesis import assume
+    from snnhw.ir import IRError, SingleSpikeCoding
+    try:
+        coding = SingleSpikeCoding(window, base, shift, negative_spikes=signed)
+    except IRError:
+        assume(False)
+    q, x = random_qnet(seed, tuple(sizes), signed_input=signed, coding=coding)
+    codes = q.quantise_input(x[:5])
+    g = golden.run_codes(q, codes, record_events=True)
+    pots, events = reference_single_spike(q, codes)
+    np.testing.assert_array_equal(g.potentials, pots)
+    np.testing.assert_array_equal(g.events, events)
+    for s in g.streams:                      # at most one spike per neuron, steps in 1..W
+        assert ((s[:, 1] >= 1) & (s[:, 1] <= window)).all()
+        assert len(np.unique(s[:, [0, 2]], axis=0)) == len(s)
+
+
+def test_phase_gains():
+    from snnhw.fixed import phase_gains, phase_levels
+    assert phase_gains(2.0, 4).tolist() == [8, 4, 2, 1]
+    assert phase_gains(4.0, 3).tolist() == [16, 4, 1]
+    g = phase_gains(1.4, 16)                  # 1.4^15 ≈ 155.6 → 8 bits, q = 4
+    assert g[-1] == 16 and g[0] == round(1.4 ** 15 * 16)
+    assert phase_levels(64, 2.0, 4, True).tolist() == [48, 24, 12, 6]
+    assert phase_levels(64, 2.0, 4, False).tolist() == [64, 32, 16, 8]

@@ -7,11 +7,10 @@ Run: ``python models/digits_mlp/train.py`` -> writes ``model.pt`` (state dict) a
 import json
 import pathlib
 
-import numpy as np
 import torch
 from torch import nn
 
-from snnhw.data import load_dataset
+from snnhw.train import train_classifier
 
 HERE = pathlib.Path(__file__).resolve().parent
 DATASET = "digits"
@@ -28,35 +27,8 @@ def build_model():
     )
 
 
-def train(epochs=60, seed=0):
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    torch.use_deterministic_algorithms(True)
-    x_tr, y_tr, x_te, y_te = load_dataset("digits")
-    xt, yt = torch.tensor(x_tr), torch.tensor(y_tr)
-    model = build_model()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    loss_fn = nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(xt), generator=gen)
-        for k in range(0, len(xt), 32):
-            idx = perm[k:k + 32]
-            opt.zero_grad()
-            loss_fn(model(xt[idx]), yt[idx]).backward()
-            opt.step()
-        sched.step()
-    model.eval()
-    with torch.no_grad():
-        acc_tr = (model(xt).argmax(1) == yt).float().mean().item()
-        acc_te = (model(torch.tensor(x_te)).argmax(1).numpy() == y_te).mean()
-    return model, float(acc_tr), float(acc_te)
-
-
 if __name__ == "__main__":
-    model, acc_tr, acc_te = train()
+    model, acc_tr, acc_te = train_classifier(build_model, DATASET, epochs=60, seed=0)
     torch.save(model.state_dict(), HERE / "model.pt")
     metrics = {"accuracy_train": round(acc_tr, 4), "accuracy_test_float": round(acc_te, 4),
                "split": "train_test_split(test_size=0.25, random_state=0, stratify=y), X/16"}

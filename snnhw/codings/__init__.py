@@ -5,19 +5,21 @@ A coding module provides
 * ``static_input`` — whether the first layer receives the input once, as a constant
   current added every step (rate), or as events every step;
 * ``steps(coding)`` — the number of steps of one inference;
-* ``m_max(coding)`` — the largest ``|m|`` a spiking layer's event carries;
-* ``fire(v, theta, coding)`` — the golden fire rule: ``(m, v_after)`` from the membrane
-  after integration.
+* ``event_unit(coding, k, input_levels)`` — the integer a full-scale (1.0) event into layer
+  ``k`` brings (its largest ``|m · g|``); the layer's threshold is ``2^f`` times it;
+* ``resets_by_subtraction`` — whether a firing neuron keeps its residue;
+* ``initial_membrane(theta)`` — a spiking neuron's membrane at the start of an image;
+* ``fire(v, theta, coding)`` — the golden fire rule.
 
 The matching hardware fire unit lives in :mod:`snnhw.hw.fire`.
 """
 
 from ..ir import IRError
-from . import rate
+from . import rate, single_spike
 
 __all__ = ["coding_rules", "RULES"]
 
-RULES = {"rate": rate}
+RULES = {"rate": rate, "single_spike": single_spike}
 
 
 def coding_rules(coding):

@@ -8,17 +8,28 @@ step 0). Spikes carry ``m = 1``.
 
 import numpy as np
 
-__all__ = ["static_input", "steps", "m_max", "fire"]
+from .. import fixed
+
+__all__ = ["static_input", "steps", "event_unit", "initial_membrane", "fire"]
 
 static_input = True
+resets_by_subtraction = True
 
 
 def steps(coding):
     return coding.timesteps
 
 
-def m_max(coding):
-    return 1
+
+
+def event_unit(coding, layer_index, input_levels):
+    """Integer a full-scale (1.0) event into layer ``layer_index`` brings: the input code
+    ``L`` for the first layer (analogue current), 1 (one spike) after it."""
+    return input_levels if layer_index == 0 else 1
+
+
+def initial_membrane(threshold):
+    return fixed.initial_membrane(threshold)
 
 
 def fire(v, theta, coding=None):

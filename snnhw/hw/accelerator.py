@@ -7,8 +7,8 @@ from amaranth.lib.wiring import In, Out
 from .. import fixed
 from ..codings import coding_rules
 from ..ir import IRError
-from .encoder import CurrentEncoder
-from .fire import fire_unit_for
+from .encoder import InputEncoder
+from .fire import fire_unit_for, input_unit_for
 from .layer import LayerEngine
 from .stream import RegFIFO
 
@@ -84,16 +84,18 @@ class SNNAccelerator(wiring.Component):
         self.engines = []
         m_in = self.in_shape
         n = len(qnet.layers)
+        gains = self.rules.gains(qnet.coding) if hasattr(self.rules, "gains") else None
+        self.encoder = InputEncoder(self.n_inputs, self.in_shape, input_unit_for(qnet))
+        m_in = self.encoder.unit.m_shape
         for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
             fu = fire_unit_for(layer, qnet.coding)
-            self.engines.append(LayerEngine(layer, fu, p, steps, m_in,
-                                            static_input=(k == 0 and self.rules.static_input),
-                                            hold=(k == n - 1)))
+            self.engines.append(LayerEngine(
+                layer, fu, p, steps, m_in, static_input=(k == 0 and self.rules.static_input),
+                hold=(k == n - 1), gains=gains,
+                initial_membrane=self.rules.initial_membrane(layer.threshold)))
             m_in = fu.m_shape
-        self.encoder = CurrentEncoder(self.n_inputs, self.in_shape)
-        #: Multi-bit multipliers (lanes whose events carry more than a 1-bit multiplier).
-        self.multipliers = sum(p for e, p in zip(self.engines, self.lanes)
-                               if Shape.cast(e.synapse.m_shape).width > 1)
+        #: Multipliers wider than a gate or a negation (for DSP mapping).
+        self.multipliers = sum(e.synapse.multipliers for e in self.engines)
         super().__init__({
             "in_valid": In(1),
             "in_ready": Out(1),

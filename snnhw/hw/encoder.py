@@ -6,14 +6,17 @@ from amaranth.lib.wiring import In, Out
 
 from .stream import event_layout
 
-__all__ = ["CurrentEncoder"]
+__all__ = ["InputEncoder"]
 
 
-class CurrentEncoder(wiring.Component):
-    """Rate coding's input: one event ``(i, m = x_i)`` per non-zero input, then one end token.
+class InputEncoder(wiring.Component):
+    """Turns each input code into at most one event through an input unit, then sends one
+    end token per image.
 
-    Inputs arrive as a stream, ``n_inputs`` per image in index order; the first layer
-    integrates the events once into its constant-current RAM.
+    Rate coding's unit passes every non-zero code on as ``(i, m = x_i)`` (the first layer
+    integrates them once into its constant-current RAM); single-spike coding's unit is the
+    phase fire rule with ``θ = L``, giving ``(i, m = ±1, step = k)``. Inputs arrive as a
+    stream, ``n_inputs`` per image in index order.
 
     Members
     -------
@@ -22,9 +25,10 @@ class CurrentEncoder(wiring.Component):
     image_start : Out(1)              the first input of an image is accepted this cycle
     out, out_room                     events to the first layer (registered)
     """
-    def __init__(self, n_inputs, in_shape):
+    def __init__(self, n_inputs, in_shape, unit):
         self.n = n_inputs
-        self.layout = event_layout(n_inputs, in_shape)
+        self.unit = unit
+        self.layout = event_layout(n_inputs, unit.m_shape, unit.step_bits)
         super().__init__({
             "inp": In(wiring.Signature({"valid": Out(1), "ready": In(1), "payload": Out(in_shape)})),
             "can_start": In(1),
@@ -35,6 +39,8 @@ class CurrentEncoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        m.submodules.unit = unit = self.unit
+        m.d.comb += unit.v.eq(self.inp.payload)
         i = Signal(range(max(2, self.n)))
         token_pending = Signal()
         m.d.comb += self.inp.ready.eq(self.out_room & ~token_pending & ((i != 0) | self.can_start))
@@ -42,8 +48,10 @@ class CurrentEncoder(wiring.Component):
         m.d.comb += self.image_start.eq(take & (i == 0))
         m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0)]     # registered output
         with m.If(take):
-            m.d.sync += [self.out.valid.eq(self.inp.payload != 0), self.out.payload.src.eq(i),
-                         self.out.payload.m.eq(self.inp.payload)]
+            m.d.sync += [self.out.valid.eq(unit.fire), self.out.payload.src.eq(i),
+                         self.out.payload.m.eq(unit.m)]
+            if unit.step_bits:
+                m.d.sync += self.out.payload.step.eq(unit.step)
             with m.If(i == self.n - 1):
                 m.d.sync += [i.eq(0), token_pending.eq(1)]
             with m.Else():

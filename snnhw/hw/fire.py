@@ -3,13 +3,15 @@
 Each mirrors one golden ``fire`` function of :mod:`snnhw.codings`.
 """
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .. import fixed
 from ..codings import coding_rules
 
-__all__ = ["FireUnit", "RateFireUnit", "AccumulateUnit", "fire_unit_for"]
+__all__ = ["FireUnit", "RateFireUnit", "SingleSpikeFireUnit", "PassThroughUnit", "AccumulateUnit",
+           "fire_unit_for", "input_unit_for"]
 
 
 class FireUnit(wiring.Component):
@@ -20,16 +22,20 @@ class FireUnit(wiring.Component):
     v : In(signed(acc_bits))        membrane after this step's input and bias
     fire : Out(1)                   an event leaves the neuron
     m : Out(m_shape)                its multiplier
+    step : Out(step_bits)           its spike step (only when ``step_bits`` > 0)
     v_next : Out(signed(acc_bits))  membrane after the reset
     """
-    def __init__(self, acc_bits, m_shape):
-        self.acc_bits, self.m_shape = acc_bits, m_shape
-        super().__init__({
+    def __init__(self, acc_bits, m_shape, step_bits=0):
+        self.acc_bits, self.m_shape, self.step_bits = acc_bits, m_shape, step_bits
+        members = {
             "v": In(signed(acc_bits)),
             "fire": Out(1),
             "m": Out(m_shape),
             "v_next": Out(signed(acc_bits)),
-        })
+        }
+        if step_bits:
+            members["step"] = Out(step_bits)
+        super().__init__(members)
 
 
 class RateFireUnit(FireUnit):
@@ -44,6 +50,44 @@ class RateFireUnit(FireUnit):
         diff = Signal(signed(self.acc_bits + 1))
         m.d.comb += [diff.eq(self.v - self.threshold), self.fire.eq(~diff[-1]), self.m.eq(~diff[-1]),
                      self.v_next.eq(Mux(diff[-1], self.v, diff))]
+        return m
+
+
+class SingleSpikeFireUnit(FireUnit):
+    """Single-spike phase coding (methods.md §5): fire at the first step ``k`` with
+    ``v ≥ lvl(k)`` (``m = +1``) or, with negative spikes, ``v ≤ −lvl(k)`` (``m = −1``).
+
+    ``levels`` is :func:`snnhw.fixed.phase_levels` of the layer; one comparator per step.
+    The membrane is kept (each image starts from a cleared membrane).
+    """
+    def __init__(self, acc_bits, levels, negative_spikes):
+        self.levels = [int(v) for v in levels]
+        self.negative = negative_spikes
+        super().__init__(acc_bits, signed(2) if negative_spikes else unsigned(1),
+                         step_bits=fixed.unsigned_width(len(self.levels)))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.v_next.eq(self.v)
+        # levels do not increase with k, so "first k" is the highest-priority comparator
+        for k in reversed(range(1, len(self.levels) + 1)):
+            with m.If(self.v >= self.levels[k - 1]):
+                m.d.comb += [self.fire.eq(1), self.m.eq(1), self.step.eq(k)]
+            if self.negative:
+                with m.Elif(self.v <= -self.levels[k - 1]):
+                    m.d.comb += [self.fire.eq(1), self.m.eq(-1), self.step.eq(k)]
+        return m
+
+
+class PassThroughUnit(FireUnit):
+    """Rate coding's input: every non-zero input code is an event carrying the code itself."""
+    def __init__(self, in_shape):
+        self.in_shape = in_shape
+        super().__init__(Shape.cast(in_shape).width + 1, in_shape)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [self.fire.eq(self.v != 0), self.m.eq(self.v), self.v_next.eq(self.v)]
         return m
 
 
@@ -62,7 +106,23 @@ def fire_unit_for(layer, coding):
     """The fire unit of ``layer`` (a :class:`~snnhw.ir.QuantLayer`) under ``coding``."""
     if not layer.spiking:
         return AccumulateUnit(layer.acc_bits)
-    kind = coding_rules(coding).__name__.rsplit(".", 1)[-1]
-    if kind == "rate":
+    if coding.kind == "rate":
         return RateFireUnit(layer.acc_bits, layer.threshold)
-    raise NotImplementedError(f"no fire unit for coding {kind!r}")
+    if coding.kind == "single_spike":
+        rules = coding_rules(coding)
+        return SingleSpikeFireUnit(layer.acc_bits, rules.levels(layer.threshold, coding),
+                                   coding.negative_spikes)
+    raise NotImplementedError(f"no fire unit for coding {coding.kind!r}")
+
+
+def input_unit_for(qnet):
+    """The unit that turns one input code into the first layer's event."""
+    in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
+    coding = qnet.coding
+    if coding.kind == "rate":
+        return PassThroughUnit(in_shape)
+    if coding.kind == "single_spike":
+        rules = coding_rules(coding)
+        return SingleSpikeFireUnit(qnet.input_bits + 1, rules.levels(qnet.input_levels, coding),
+                                   coding.negative_spikes)
+    raise NotImplementedError(f"no input encoder for coding {coding.kind!r}")

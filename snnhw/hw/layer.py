@@ -40,6 +40,10 @@ class LayerEngine(wiring.Component):
     m_in_shape : shape of the incoming multipliers
     static_input : bool
     hold : bool
+    gains : sequence of int, optional
+        Step gains of the incoming events (single-spike coding).
+    initial_membrane : int
+        Membrane of a spiking neuron at the start of an image.
 
     Members
     -------
@@ -54,7 +58,8 @@ class LayerEngine(wiring.Component):
     #: Images whose event counts an engine can queue.
     COUNT_DEPTH = 4
 
-    def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False, hold=False):
+    def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False, hold=False,
+                 gains=None, initial_membrane=0):
         self.layer, self.lanes, self.steps = layer, lanes, steps
         self.static_input, self.hold = static_input, hold
         self.k = -(-layer.n_out // lanes)
@@ -62,12 +67,15 @@ class LayerEngine(wiring.Component):
         self.current_shape = signed(layer.current_bits) if static_input else None
         self.depth = fifo_depth(layer.n_in)
         self.rom = WeightROM(layer.weight, lanes, layer.weight_bits)
+        self.initial_membrane = int(initial_membrane)
         self.synapse = SynapsePipeline(layer.n_in, layer.n_out, lanes, layer.weight_bits, m_in_shape,
-                                       self.current_shape if static_input else self.acc_shape)
+                                       self.current_shape if static_input else self.acc_shape,
+                                       gains=gains)
         self.scanner = NeuronScanner(layer.n_out, lanes, layer.bias, fire_unit, self.current_shape)
-        self.in_layout = event_layout(layer.n_in, m_in_shape)
+        step_bits = self.synapse.step_bits
+        self.in_layout = event_layout(layer.n_in, m_in_shape, step_bits)
         super().__init__({
-            "inp": In(EventStream(layer.n_in, m_in_shape)),
+            "inp": In(EventStream(layer.n_in, m_in_shape, step_bits)),
             "inp_room": Out(1),
             "out": Out(self.scanner.out.signature),
             "out_room": In(1),
@@ -130,7 +138,7 @@ class LayerEngine(wiring.Component):
         v_port = {"raddr": Signal(range(max(2, k))), "waddr": Signal(range(max(2, k))),
                   "wdata": Signal(data.ArrayLayout(self.acc_shape, self.lanes)),
                   "we": Signal(self.lanes)}
-        v_init = fixed.initial_membrane(layer.threshold) if layer.spiking else 0
+        v_init = self.initial_membrane if layer.spiking else 0
         v_rdata = self._bank(m, "v", self.acc_shape, v_init, v_port, initialising, init_word)
         m.d.comb += scan.v.rdata.eq(v_rdata)
         scan_port = {"raddr": scan.v.raddr, "waddr": scan.v.waddr, "wdata": scan.v.wdata, "we": scan.v.we}
@@ -159,6 +167,8 @@ class LayerEngine(wiring.Component):
         is_event = fifo.r_rdy & ~head.last
         m.d.comb += [syn.events.valid.eq(integrating & is_event),
                      syn.events.payload.src.eq(head.src), syn.events.payload.m.eq(head.m)]
+        if syn.step_bits:
+            m.d.comb += syn.events.payload.step.eq(head.step)
         take_token = integrating & fifo.r_rdy & head.last & ~syn.busy
         m.d.comb += fifo.r_en.eq((syn.events.valid & syn.events.ready) | take_token)
         with m.If(syn.events.valid & syn.events.ready):

@@ -42,7 +42,8 @@ class NeuronScanner(wiring.Component):
             "start": In(1),
             "busy": Out(1),
             "v": Out(MemPort(self.k, acc, lanes)),
-            "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(event_layout(n, fire_unit.m_shape))})),
+            "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(
+                event_layout(n, fire_unit.m_shape, fire_unit.step_bits))})),
             "out_room": In(1),
         }
         if current_shape is not None:
@@ -104,6 +105,8 @@ class NeuronScanner(wiring.Component):
         with m.If(s2_valid):
             m.d.sync += [self.out.valid.eq(fire.fire), self.out.payload.src.eq(s2_j),
                          self.out.payload.m.eq(fire.m)]
+            if fire.step_bits:
+                m.d.sync += self.out.payload.step.eq(fire.step)
         with m.Elif(send_last):
             m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
         m.d.comb += self.busy.eq(running | s1_valid | s2_valid | pending_last | self.out.valid)

@@ -16,18 +16,19 @@ EMIT_LATENCY = 3
 ROOM_MARGIN = EMIT_LATENCY + 2
 
 
-def event_layout(n_src, m_shape):
-    """Payload of an event: ``src`` neuron, multiplier ``m``, and ``last`` (end-of-step token)."""
-    return data.StructLayout({
-        "src": unsigned(max(1, fixed.ceil_log2(n_src))),
-        "m": m_shape,
-        "last": unsigned(1),
-    })
+def event_layout(n_src, m_shape, step_bits=0):
+    """Payload of an event: ``src`` neuron, multiplier ``m``, spike ``step`` (codings whose
+    step gain depends on it; absent when ``step_bits`` is 0), and ``last`` (end-of-step token)."""
+    fields = {"src": unsigned(max(1, fixed.ceil_log2(n_src))), "m": m_shape}
+    if step_bits:
+        fields["step"] = unsigned(step_bits)
+    fields["last"] = unsigned(1)
+    return data.StructLayout(fields)
 
 
-def EventStream(n_src, m_shape):
+def EventStream(n_src, m_shape, step_bits=0):
     """Signature of an event stream."""
-    return stream.Signature(event_layout(n_src, m_shape))
+    return stream.Signature(event_layout(n_src, m_shape, step_bits))
 
 
 class MemPort(wiring.Signature):

@@ -9,5 +9,8 @@ from .normalise import normalise
 from .quantise import quantise
 from .widths import bound_widths
 from .pipeline import PIPELINE, convert
+from .phase_search import search_phase_coding
+from .choose import choose_coding
 
-__all__ = ["Calibration", "calibrate", "normalise", "quantise", "bound_widths", "PIPELINE", "convert"]
+__all__ = ["Calibration", "calibrate", "normalise", "quantise", "bound_widths", "PIPELINE", "convert",
+           "search_phase_coding", "choose_coding"]

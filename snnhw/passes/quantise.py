@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import fixed
+from ..codings import coding_rules
 from ..ir import IRError, QuantLayer, QuantNetwork
 
 __all__ = ["quantise"]
@@ -18,13 +19,15 @@ def quantise(net, calib, coding, weight_bits=8, input_bits=8):
     """Quantise a *normalised* network.
 
     Layer ``l`` gets ``f_l = weight_frac_bits(max|W'_l|)`` and ``Wq = round(W' · 2^f_l)``.
-    Its threshold ``θ_l`` (the integer standing for 1.0) is ``2^f_l``, times the input
-    levels ``L`` for the first layer, which integrates integer input codes; biases are
+    Its threshold ``θ_l`` (the integer standing for 1.0) is ``2^f_l`` times the integer a
+    full-scale incoming event brings (the coding's ``event_unit``: the input levels ``L``
+    for rate coding's first layer, ``g(1)`` for single-spike coding); biases are
     ``round(b' · θ_l)``.
     """
     _check_bits("weight_bits", weight_bits, fixed.WEIGHT_BITS_RANGE)
     _check_bits("input_bits", input_bits, fixed.INPUT_BITS_RANGE)
     levels = fixed.input_levels(input_bits, calib.input_signed)
+    rules = coding_rules(coding)
     layers, saturated, frac = [], {}, {}
     for k, layer in enumerate(net.layers):
         f = fixed.weight_frac_bits(float(np.abs(layer.weight).max()), weight_bits)
@@ -32,7 +35,7 @@ def quantise(net, calib, coding, weight_bits=8, input_bits=8):
         wq = fixed.saturate(wq_raw, weight_bits)
         saturated[layer.name] = int((wq != wq_raw).sum())
         frac[layer.name] = f
-        theta = (1 << f) * (levels if k == 0 else 1)
+        theta = (1 << f) * rules.event_unit(coding, k, levels)
         bq = fixed.round_half_away(layer.bias * theta)
         layers.append(QuantLayer(layer.name, wq, bq, theta, weight_bits,
                                  spiking=k < len(net.layers) - 1))

@@ -15,12 +15,16 @@ def layer_bounds(qnet):
     steps = rules.steps(qnet.coding)
     out = []
     for k, layer in enumerate(qnet.layers):
-        # the first layer's events carry input codes; later layers' carry spike multipliers
-        m_max = qnet.input_levels if k == 0 else rules.m_max(qnet.coding)
+        # the largest |m · g| of one event into layer k (input code, spike, or step gain)
+        m_max = rules.event_unit(qnet.coding, k, qnet.input_levels)
         drive = fixed.synaptic_drive_bound(layer.weight, m_max)
-        theta = layer.threshold if layer.spiking else 0
+        if layer.spiking:
+            # reset by subtraction keeps |V| within θ of the inputs; else only the initial value
+            slack = layer.threshold if rules.resets_by_subtraction else abs(rules.initial_membrane(layer.threshold))
+        else:
+            slack = 0
         current = int(drive.max()) if k == 0 and rules.static_input else 0
-        out.append((current, fixed.membrane_bound(drive, layer.bias, steps, theta)))
+        out.append((current, fixed.membrane_bound(drive, layer.bias, steps, slack)))
     return out
 
 

@@ -1,0 +1,34 @@
+"""Choose a coding's parameters: from the user's options, or by a search on calibration data."""
+
+from ..ir import CODINGS, IRError, RateCoding, SingleSpikeCoding
+from .phase_search import search_phase_coding
+
+__all__ = ["choose_coding"]
+
+
+def choose_coding(kind, net, x_cal, y_cal=None, *, timesteps=None, window=None, base=None,
+                  threshold_shift=True, negative_spikes=None, weight_bits=8, input_bits=8,
+                  percentile=99.9):
+    """Return ``(coding, search_points)``.
+
+    ``rate``: :class:`~snnhw.ir.RateCoding` with ``timesteps`` (default 16). ``single_spike``:
+    ``window`` and ``base`` if both given, else the best point of
+    :func:`~snnhw.passes.phase_search.search_phase_coding` (only the missing one is searched);
+    ``negative_spikes`` defaults to whether the calibration inputs are signed.
+    """
+    if kind not in CODINGS:
+        raise IRError(f"unknown coding {kind!r}; available: {', '.join(CODINGS)}")
+    if kind == "rate":
+        return (RateCoding(timesteps) if timesteps else RateCoding()), []
+    if negative_spikes is None:
+        negative_spikes = bool((x_cal < 0).any())
+    if window is not None and base is not None:
+        return SingleSpikeCoding(window, base, threshold_shift, negative_spikes), []
+    kwargs = {}
+    if window is not None:
+        kwargs["windows"] = (window,)
+    if base is not None:
+        kwargs["bases"] = (base,)
+    return search_phase_coding(net, x_cal, y_cal, threshold_shift=threshold_shift,
+                               negative_spikes=negative_spikes, weight_bits=weight_bits,
+                               input_bits=input_bits, percentile=percentile, **kwargs)
