@@ -77,3 +77,48 @@ def test_streamed_images_in_order(simulator, tmp_path):
     check(run, gold)
     assert run.mode == "stream"
     assert run.total_cycles < run.cycles.sum()
+
+
+@pytest.fixture(scope="session")
+def digits_single_spike():
+    from snnhw.data import load_dataset
+    from snnhw.ir import SingleSpikeCoding
+    from snnhw.models import load_torch_model
+    from snnhw.passes import convert
+
+    module, name, _ = load_torch_model("digits_mlp")
+    x_tr, _, x_te, _ = load_dataset("digits")
+    return {B: convert(module, x_tr, SingleSpikeCoding(W, B), name=name)
+            for B, W in ((2.0, 8), (1.25, 12))}, x_te
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("base", [2.0, 1.25])
+def test_digits_single_spike(simulator, base, digits_single_spike, tmp_path):
+    """B = 2 (step gain is a shift) and a fractional B (gain table and multiply)."""
+    qs, x_te = digits_single_spike
+    q = qs[base]
+    b = build(q, tmp_path / "design")
+    gold = write_vectors(q, x_te[:IMAGES[simulator]], tmp_path / "vectors.npz")
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator, simulator)
+    check(run, gold)
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_single_spike_negative_spikes_streamed(simulator, tmp_path):
+    """Signed inputs encoded with negative spikes, fractional base, 3 layers, images streamed."""
+    from snnhw.ir import SingleSpikeCoding
+
+    q, x = random_qnet(13, (9, 16, 8, 4), signed_input=True,
+                       coding=SingleSpikeCoding(10, 1.4, negative_spikes=True))
+    b = build(q, tmp_path / "design", lanes=(2, 1, 1))
+    gold = write_vectors(q, x[:8], tmp_path / "vectors.npz")
+    assert (golden_streams(q, x[:8])[0][:, 3] < 0).any()       # negative input spikes occur
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator,
+                       simulator, mode="stream")
+    check(run, gold)
+
+
+def golden_streams(q, x):
+    from snnhw import golden
+    return golden.run(q, x, record_events=True).streams

@@ -42,7 +42,7 @@ def test_bits_out_of_range(tmp_path):
 def test_unknown_model():
     res = CliRunner().invoke(main, ["convert", "--model", "nope"])
     assert res.exit_code == 1
-    assert "model 'nope': not a bundled model (digits_mlp)" in res.output
+    assert "model 'nope': not a bundled model (digits_mlp, digits_mlp3)" in res.output
 
 
 def test_build_bad_lanes(tmp_path):

@@ -115,7 +115,8 @@ class SNNAccelerator(wiring.Component):
         m.d.sync += now.eq(now + 1)
         m.d.comb += [
             enc.inp.valid.eq(self.in_valid), enc.inp.payload.eq(self.in_data),
-            self.in_ready.eq(enc.inp.ready), enc.can_start.eq(stamps.w_rdy),
+            # no new image while the previous one's timestamp is still being written
+            self.in_ready.eq(enc.inp.ready), enc.can_start.eq(stamps.w_rdy & ~enc.image_start),
             stamps.w_data.eq(now), stamps.w_en.eq(enc.image_start),
             self.busy.eq(stamps.r_rdy),
         ]
@@ -132,39 +133,50 @@ class SNNAccelerator(wiring.Component):
         cycles = Signal(32)
         predicted = Signal(range(max(2, n_out)))
         best = Signal(signed(last.layer.acc_bits))
-        arg_j = Signal(range(n_out + 1))
-        arg_valid, arg_prev = Signal(), Signal(range(max(2, n_out)))
-        cmp_valid, cmp_first, cmp_last = Signal(), Signal(), Signal()
-        cmp_j, cmp_v = Signal.like(arg_prev), Signal.like(best)
+        arg_j = Signal(range(max(2, n_out)))
+        cmp_v = Signal.like(best)
+        upd = Signal()
+        # the output layer's membranes: the argmax reads them, then the host (a register selects)
+        m.d.comb += last.rd_addr.eq(Mux(self.done, self.rd_addr, arg_j))
+        # `done` falls at the edge that samples `ack`; the rest follows from a registered copy
+        # (no path from the host's logic into the state machine)
+        ack_q = Signal()
+        m.d.sync += ack_q.eq(self.ack & self.done)
+        with m.If(self.ack):
+            m.d.sync += self.done.eq(0)
 
         with m.FSM():
             with m.State("WAIT"):
                 with m.If(last.done):
-                    m.d.sync += [arg_j.eq(0), arg_valid.eq(0), cmp_valid.eq(0)]
-                    m.next = "ARGMAX"
-            with m.State("ARGMAX"):
-                # read j (cycle 0) → register the value (cycle 1) → compare (cycle 2).
-                # Ties → lowest index: update only on strictly greater (fixed.argmax_lowest).
-                m.d.comb += last.rd_addr.eq(arg_j)
-                m.d.sync += [arg_valid.eq(arg_j < n_out), arg_prev.eq(arg_j),
-                             cmp_valid.eq(arg_valid), cmp_first.eq(arg_prev == 0),
-                             cmp_last.eq(arg_prev == n_out - 1), cmp_j.eq(arg_prev),
-                             cmp_v.eq(last.rd_data)]
-                with m.If(arg_j < n_out):
-                    m.d.sync += arg_j.eq(arg_j + 1)
-                with m.If(cmp_valid & cmp_last):
+                    m.d.sync += arg_j.eq(0)
+                    m.next = "ARG_READ"
+            # argmax, four short cycles per output: read, latch, compare, update.
+            # Ties → lowest index: update only on strictly greater (fixed.argmax_lowest).
+            with m.State("ARG_READ"):
+                m.next = "ARG_LATCH"
+            with m.State("ARG_LATCH"):
+                m.d.sync += cmp_v.eq(last.rd_data)
+                m.next = "ARG_CMP"
+            with m.State("ARG_CMP"):
+                m.d.sync += upd.eq((arg_j == 0) | (cmp_v > best))
+                m.next = "ARG_UPDATE"
+            with m.State("ARG_UPDATE"):
+                with m.If(upd):
+                    m.d.sync += [best.eq(cmp_v), predicted.eq(arg_j)]
+                with m.If(arg_j == n_out - 1):
                     m.d.sync += [self.done.eq(1), cycles.eq(now - stamps.r_data)]
                     m.next = "RESULT"
+                with m.Else():
+                    m.d.sync += arg_j.eq(arg_j + 1)
+                    m.next = "ARG_READ"
             with m.State("RESULT"):
-                m.d.comb += last.rd_addr.eq(self.rd_addr)
-                with m.If(self.ack):
-                    m.d.comb += [last.release.eq(1), stamps.r_en.eq(1)]
-                    m.d.comb += [e.count_pop.eq(1) for e in self.engines]
-                    m.d.sync += self.done.eq(0)
-                    m.next = "WAIT"
-        # compare stage, outside the FSM (cmp_valid is only set in ARGMAX): a short path
-        with m.If(cmp_valid & (cmp_first | (cmp_v > best))):
-            m.d.sync += [best.eq(cmp_v), predicted.eq(cmp_j)]
+                with m.If(ack_q):
+                    m.next = "RELEASE"
+            with m.State("RELEASE"):
+                # one cycle after ack (a registered state, so no path from the host's ack)
+                m.d.comb += [last.release.eq(1), stamps.r_en.eq(1)]
+                m.d.comb += [e.count_pop.eq(1) for e in self.engines]
+                m.next = "WAIT"
 
         # readout registers
         regs = [predicted, cycles] + [e.count for e in self.engines]

@@ -22,7 +22,7 @@ class InputEncoder(wiring.Component):
     -------
     inp : In(stream of input codes)   ``valid``, ``ready``, ``payload``
     can_start : In(1)                 an image may begin (the accelerator can track one more)
-    image_start : Out(1)              the first input of an image is accepted this cycle
+    image_start : Out(1)              the first input of an image was accepted in the last cycle
     out, out_room                     events to the first layer (registered)
     """
     def __init__(self, n_inputs, in_shape, unit):
@@ -42,10 +42,14 @@ class InputEncoder(wiring.Component):
         m.submodules.unit = unit = self.unit
         m.d.comb += unit.v.eq(self.inp.payload)
         i = Signal(range(max(2, self.n)))
+        first = Signal(init=1)              # registered i == 0 (short handshake paths)
         token_pending = Signal()
-        m.d.comb += self.inp.ready.eq(self.out_room & ~token_pending & ((i != 0) | self.can_start))
+        m.d.comb += self.inp.ready.eq(self.out_room & ~token_pending & (~first | self.can_start))
         take = self.inp.valid & self.inp.ready
-        m.d.comb += self.image_start.eq(take & (i == 0))
+        # registered: the accelerator stamps the image one cycle after its first input
+        m.d.sync += self.image_start.eq(take & first)
+        with m.If(take):
+            m.d.sync += first.eq(i == self.n - 1)
         m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0)]     # registered output
         with m.If(take):
             m.d.sync += [self.out.valid.eq(unit.fire), self.out.payload.src.eq(i),

@@ -3,7 +3,7 @@
 Each mirrors one golden ``fire`` function of :mod:`snnhw.codings`.
 """
 
-from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -69,13 +69,18 @@ class SingleSpikeFireUnit(FireUnit):
     def elaborate(self, platform):
         m = Module()
         m.d.comb += self.v_next.eq(self.v)
-        # levels do not increase with k, so "first k" is the highest-priority comparator
-        for k in reversed(range(1, len(self.levels) + 1)):
-            with m.If(self.v >= self.levels[k - 1]):
-                m.d.comb += [self.fire.eq(1), self.m.eq(1), self.step.eq(k)]
-            if self.negative:
-                with m.Elif(self.v <= -self.levels[k - 1]):
-                    m.d.comb += [self.fire.eq(1), self.m.eq(-1), self.step.eq(k)]
+        w = len(self.levels)
+        # Levels never increase with k, so the comparator outputs are a thermometer code:
+        # the first true one is where it differs from its predecessor (one-hot), and the step
+        # is an OR of constants — a shallow tree instead of a W-deep priority chain.
+        ge = Cat(self.v >= lv for lv in self.levels)
+        le = Cat(self.v <= -lv for lv in self.levels) if self.negative else Const(0, w)
+        hot = (ge & ~(ge << 1)[:w]) | (le & ~(le << 1)[:w])
+        step = 0
+        for k in range(1, w + 1):
+            step = step | Mux(hot[k - 1], k, 0)
+        m.d.comb += [self.fire.eq(ge[w - 1] | le[w - 1]), self.step.eq(step)]
+        m.d.comb += self.m.eq(Mux(le[w - 1], -1, 1) if self.negative else ge[w - 1])
         return m
 
 

@@ -125,7 +125,12 @@ class LayerEngine(wiring.Component):
             self.count.eq(counts.r_data), self.count_valid.eq(counts.r_rdy),
             counts.r_en.eq(self.count_pop),
         ]
-        head = data.View(self.in_layout, fifo.r_data)
+        # a two-entry register queue after the block-RAM FIFO: the synapse's handshake then
+        # never reaches the FIFO's pointer logic in the same cycle (Fmax)
+        m.submodules.skid = skid = RegFIFO(len(fifo.r_data), 2)
+        m.d.comb += [skid.w_data.eq(fifo.r_data), skid.w_en.eq(fifo.r_rdy),
+                     fifo.r_en.eq(fifo.r_rdy & skid.w_rdy)]
+        head = data.View(self.in_layout, skid.r_data)
         m.d.sync += self.inp_room.eq(fifo.w_level < self.depth - ROOM_MARGIN)
 
         init_word = Signal(range(max(2, k)))
@@ -164,13 +169,13 @@ class LayerEngine(wiring.Component):
         m.d.comb += self.rd_data.eq(v_rdata[rd_lane])
 
         # events from the FIFO into the synapse pipeline; the end-of-step token ends integration
-        is_event = fifo.r_rdy & ~head.last
+        is_event = skid.r_rdy & ~head.last
         m.d.comb += [syn.events.valid.eq(integrating & is_event),
                      syn.events.payload.src.eq(head.src), syn.events.payload.m.eq(head.m)]
         if syn.step_bits:
             m.d.comb += syn.events.payload.step.eq(head.step)
-        take_token = integrating & fifo.r_rdy & head.last & ~syn.busy
-        m.d.comb += fifo.r_en.eq((syn.events.valid & syn.events.ready) | take_token)
+        take_token = integrating & skid.r_rdy & head.last & ~syn.busy
+        m.d.comb += skid.r_en.eq((syn.events.valid & syn.events.ready) | take_token)
         with m.If(syn.events.valid & syn.events.ready):
             m.d.sync += events.eq(events + 1)
 
@@ -184,8 +189,11 @@ class LayerEngine(wiring.Component):
             with m.State("INTEGRATE"):
                 with m.If(take_token):
                     m.d.sync += integrating.eq(0)
-                    m.d.comb += scan.start.eq(1)
-                    m.next = "SCAN"
+                    m.next = "SCAN_START"
+            with m.State("SCAN_START"):
+                # start pulse from a state register: no path from the handshakes to the scanner
+                m.d.comb += scan.start.eq(1)
+                m.next = "SCAN"
             with m.State("SCAN"):
                 # the scanner is busy from the cycle after its start pulse
                 with m.If(~scan.busy):
@@ -193,7 +201,7 @@ class LayerEngine(wiring.Component):
                     with m.If(step == self.steps - 1):
                         m.next = "END"
                     with m.Elif(self.static_input):
-                        m.d.comb += scan.start.eq(1)
+                        m.next = "SCAN_START"
                     with m.Else():
                         m.d.sync += integrating.eq(1)
                         m.next = "INTEGRATE"
