@@ -12,7 +12,8 @@ from .codings import coding_rules
 from .hw.accelerator import SNNAccelerator, normalise_lanes, readout_map
 from .hw.layer import fifo_depth
 
-__all__ = ["BuildResult", "build", "generate_verilog", "manifest", "write_vectors", "event_bound"]
+__all__ = ["BuildResult", "build", "generate_verilog", "manifest", "write_vectors", "event_bound",
+           "balance_lanes"]
 
 TOP = "snnhw_core"
 
@@ -103,3 +104,28 @@ def event_bound(qnet, events, lanes=1):
     lanes = normalise_lanes(qnet, lanes)
     words = np.array([-(-l.n_out // p) for l, p in zip(qnet.layers, lanes)], dtype=np.int64)
     return np.asarray(events, dtype=np.int64) @ words
+
+
+def balance_lanes(qnet, x_cal, max_lanes=4):
+    """Per-layer lanes (powers of two up to ``max_lanes``) that even out the layer engines.
+
+    An engine's cycles per image are about ``events · ceil(fan_out / lanes)`` (its synapse
+    pipeline, measured with the golden model on ``x_cal``) plus ``steps · n_out`` (its scans,
+    which lanes do not shorten). The busiest engine's lanes are doubled while that shortens it.
+    More lanes mean wider ROM words and more membrane banks (block RAM): check the synthesis
+    report.
+    """
+    rules = coding_rules(qnet.coding)
+    steps = rules.steps(qnet.coding)
+    ev = golden.run(qnet, x_cal).events.mean(axis=0)
+    layers = qnet.layers
+    lanes = [1] * len(layers)
+
+    def cycles(k, p):
+        return ev[k] * -(-layers[k].n_out // p) + steps * layers[k].n_out
+
+    while True:
+        k = max(range(len(layers)), key=lambda i: cycles(i, lanes[i]))
+        if lanes[k] >= max_lanes or cycles(k, 2 * lanes[k]) >= cycles(k, lanes[k]):
+            return tuple(lanes)
+        lanes[k] *= 2

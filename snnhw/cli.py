@@ -75,14 +75,19 @@ def phase_opts(f):
                      help="Single-spike: encode negative values (default: if inputs are signed).")(f)
     return f
 lanes_opt = click.option("--lanes", default="1", show_default=True,
-                         help="Synapse lanes: one power of two, or one per layer (e.g. 2,1).")
+                         help="Synapse lanes: one power of two, one per layer (e.g. 2,1), or "
+                              "'auto' (balance the layer engines on calibration data, up to 4).")
 
 
-def _lanes(text):
+def _lanes(text, qnet=None, dataset="digits"):
+    if text == "auto":
+        from .build import balance_lanes
+        from .data import load_dataset
+        return balance_lanes(qnet, load_dataset(dataset)[0])
     try:
         vals = tuple(int(v) for v in text.split(","))
     except ValueError:
-        _fail(f"--lanes: expected integers separated by commas, got {text!r}")
+        _fail(f"--lanes: expected integers separated by commas or 'auto', got {text!r}")
     return vals[0] if len(vals) == 1 else vals
 
 
@@ -141,7 +146,7 @@ def build(qnet, lanes, out):
         q = _load_qnet(qnet)
         out = pathlib.Path(out) if out else (pathlib.Path(qnet) if pathlib.Path(qnet).is_dir()
                                             else pathlib.Path(qnet).parent)
-        res = build_design(q, out, lanes=_lanes(lanes))
+        res = build_design(q, out, lanes=_lanes(lanes, q))
     except IRError as e:
         _fail(str(e))
     click.echo(f"wrote {res.verilog} and {res.manifest}")
@@ -164,14 +169,15 @@ def sim(qnet, lanes, simulator, images, dataset):
     except IRError as e:
         _fail(str(e))
     d = pathlib.Path(qnet) if pathlib.Path(qnet).is_dir() else pathlib.Path(qnet).parent
+    lanes = _lanes(lanes, q, dataset)
     with _Progress(_console()) as prog:
         prog.step("generate Verilog")
-        res = build_design(q, d, lanes=_lanes(lanes))
+        res = build_design(q, d, lanes=lanes)
         _, _, x_te, _ = load_dataset(dataset)
         g = write_vectors(q, x_te[:images], d / "vectors.npz")
         prog.step(f"simulate {images} images on {simulator}")
         run = simulate_rtl(res.verilog, res.manifest, d / "vectors.npz", d / f"sim_{simulator}", simulator)
-    bound = event_bound(q, g.events, _lanes(lanes))
+    bound = event_bound(q, g.events, lanes)
     click.echo(json.dumps({"simulator": simulator, "rtl_images": run.images,
                            "rtl_mismatches": len(run.mismatches), "passed": run.passed,
                            "cycles_per_image": float(run.cycles.mean()),
@@ -192,7 +198,7 @@ def synth(qnet, lanes, board):
 
     try:
         q = _load_qnet(qnet)
-        lanes = _lanes(lanes)
+        lanes = _lanes(lanes, q)
         SNNAccelerator(q, lanes=lanes)   # validate before the long run
     except IRError as e:
         _fail(str(e))
@@ -230,7 +236,8 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
             r = run_report(model, coding, timesteps=timesteps, window=window, base=base,
                            threshold_shift=threshold_shift, negative_spikes=negative_spikes,
                            weight_bits=weight_bits,
-                           input_bits=input_bits, percentile=percentile, lanes=_lanes(lanes),
+                           input_bits=input_bits, percentile=percentile,
+                           lanes=lanes if lanes == "auto" else _lanes(lanes),
                            simulator=simulator, rtl_images=rtl_images,
                            boards=() if no_synth else tuple(board), results_dir=results,
                            progress=prog, weights=weights)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from . import __version__, golden
-from .build import build, event_bound, write_vectors
+from .build import balance_lanes, build, event_bound, write_vectors
 from .data import load_dataset
 from .frontend import from_torch
 from .ir import CODINGS, RateCoding
@@ -102,6 +102,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     g = golden.run(qnet, x_te)
     ann_macs = int(sum(l.n_in * l.n_out for l in qnet.layers))
 
+    if lanes == "auto":
+        lanes = balance_lanes(qnet, x_tr)
     tag = f"{name}-{coding}"
     bdir = pathlib.Path(build_root) / tag
     progress.step("generate Verilog")

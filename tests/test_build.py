@@ -32,3 +32,18 @@ def test_event_bound():
     # lanes (2, 1): words per event 3 and 3
     assert event_bound(q, events, lanes=(2, 1)).tolist() == [4 * 3 + 10 * 3, 9]
     assert event_bound(q, events, lanes=1).tolist() == [4 * 5 + 10 * 3, 9]
+
+
+def test_balance_lanes_shortens_the_busiest_engine():
+    from snnhw.build import balance_lanes
+    from snnhw import golden
+
+    q, x = random_qnet(8, (20, 32, 4), timesteps=3)
+    lanes = balance_lanes(q, x, max_lanes=4)
+    assert all(p in (1, 2, 4) for p in lanes)
+    ev = golden.run(q, x).events.mean(axis=0)
+    work = lambda k, p: ev[k] * -(-q.layers[k].n_out // p) + 3 * q.layers[k].n_out
+    before = max(work(k, 1) for k in range(2))
+    after = max(work(k, p) for k, p in enumerate(lanes))
+    assert after < before
+    assert balance_lanes(q, x, max_lanes=1) == (1, 1)
