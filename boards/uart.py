@@ -59,8 +59,12 @@ class UARTRx(wiring.Component):
         rx    = Signal(init=1)
         m.submodules.rx_sync = FFSynchronizer(self.rx, rx, init=1)
 
-        timer = Signal(range(self.divisor))
+        # Bit timer: counts down to -1, so that the end of a bit is its sign bit (a register, no
+        # comparator: Fmax on iCE40). Loaded with n - 2, it is negative n cycles later.
+        timer = Signal(range(-1, self.divisor - 1))
+        end   = timer[-1]
         bits  = Signal(range(11))  # bits left to sample, including start and stop bits
+        idle  = Signal(init=1)     # bits == 0
         shreg = Signal(10)
         frame = Cat(shreg[1:], rx)  # shift register contents after the current sample
 
@@ -68,24 +72,26 @@ class UARTRx(wiring.Component):
             m.d.sync += self.o.valid.eq(0)
         m.d.sync += self.err.eq(0)
 
-        with m.If(bits == 0):
+        with m.If(idle):
             with m.If(~rx):
                 # Falling edge of the start bit: sample it again in the middle of the bit.
                 m.d.sync += [
-                    timer.eq(self.divisor // 2 - 1),
+                    timer.eq(self.divisor // 2 - 2),
                     bits.eq(10),
+                    idle.eq(0),
                 ]
-        with m.Elif(timer != 0):
+        with m.Elif(~end):
             m.d.sync += timer.eq(timer - 1)
         with m.Else():
             m.d.sync += [
-                timer.eq(self.divisor - 1),
+                timer.eq(self.divisor - 2),
                 shreg.eq(frame),
                 bits.eq(bits - 1),
+                idle.eq(bits == 1),
             ]
             with m.If((bits == 10) & rx):
                 # Glitch rather than a start bit.
-                m.d.sync += bits.eq(0)
+                m.d.sync += [bits.eq(0), idle.eq(1)]
             with m.If(bits == 1):
                 with m.If(frame[9]):
                     m.d.sync += [
@@ -126,29 +132,37 @@ class UARTTx(wiring.Component):
     def elaborate(self, platform):
         m = Module()
 
-        timer = Signal(range(self.divisor))
+        # Bit timer as in `UARTRx`: the end of a bit is the timer's sign bit.
+        timer = Signal(range(-1, self.divisor - 1))
+        end   = timer[-1]
         bits  = Signal(range(11))  # bits left to send, including the one on the line
+        idle  = Signal(init=1)     # bits == 0
+        stop  = Signal()           # bits == 1: the stop bit is on the line
         shreg = Signal(9)          # data bits and stop bit not yet on the line
 
         # Accept the next byte in the last cycle of the stop bit, so that frames are back-to-back.
-        m.d.comb += self.i.ready.eq((bits == 0) | ((bits == 1) & (timer == 0)))
+        m.d.comb += self.i.ready.eq(idle | (stop & end))
 
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += [
                 self.tx.eq(0),
                 shreg.eq(Cat(self.i.payload, C(1, 1))),
-                timer.eq(self.divisor - 1),
+                timer.eq(self.divisor - 2),
                 bits.eq(10),
+                idle.eq(0),
+                stop.eq(0),
             ]
-        with m.Elif(bits != 0):
-            with m.If(timer != 0):
+        with m.Elif(~idle):
+            with m.If(~end):
                 m.d.sync += timer.eq(timer - 1)
             with m.Else():
                 m.d.sync += [
                     self.tx.eq(shreg[0]),
                     shreg.eq(Cat(shreg[1:], C(1, 1))),
-                    timer.eq(self.divisor - 1),
+                    timer.eq(self.divisor - 2),
                     bits.eq(bits - 1),
+                    idle.eq(bits == 1),
+                    stop.eq(bits == 2),
                 ]
 
         return m

@@ -422,3 +422,97 @@ def test_host_link_real_core():
     assert words[:, n_out].tolist() == g.predicted.tolist()
     assert (words[:, n_out + 1] > 0).all()
     assert words[:, n_out + 2:].tolist() == g.events.tolist()
+
+
+class PipelinedCore(wiring.Component):
+    """Core that takes the next image while it computes earlier ones (like ``SNNAccelerator``).
+
+    Readout register ``k`` is ``sum(inputs) + k``. Up to two images are in flight; each result is
+    done ``latency`` cycles after its last input, in order. ``done`` is low for at least one cycle
+    after every ``ack``. Records ``images``, ``acks`` and ``bad_ack`` like :class:`DummyCore`.
+    """
+    def __init__(self, n_inputs, input_bits, readout_depth, latency):
+        self.n_inputs = n_inputs
+        self.input_bits = input_bits
+        self.input_signed = False
+        self.readout_depth = readout_depth
+        self.latency = latency
+        super().__init__({
+            "in_valid": In(1),
+            "in_ready": Out(1),
+            "in_data":  In(input_bits),
+            "done":     Out(1),
+            "ack":      In(1),
+            "busy":     Out(1),
+            "rd_addr":  In(max(1, ceil_log2(readout_depth))),
+            "rd_data":  Out(signed(32)),
+        })
+        self.images = Signal(8)
+        self.acks = Signal(8)
+        self.bad_ack = Signal()
+
+    def elaborate(self, platform):
+        m = Module()
+
+        count = Signal(range(self.n_inputs + 1))
+        acc = Signal(32)
+        sums = Array(Signal(32, name=f"sum_{i}") for i in range(2))
+        full = Array(Signal(name=f"full_{i}") for i in range(2))
+        timers = Array(Signal(range(self.latency + 1), name=f"timer_{i}") for i in range(2))
+        wr = Signal()
+        rd = Signal()
+        acked = Signal()
+
+        m.d.comb += [
+            self.in_ready.eq(~full[wr]),
+            self.done.eq(full[rd] & (timers[rd] == 0) & ~acked),
+            self.busy.eq((count != 0) | full[0] | full[1]),
+        ]
+        for timer in timers:
+            with m.If(timer != 0):
+                m.d.sync += timer.eq(timer - 1)
+
+        with m.If(self.in_valid & self.in_ready):
+            m.d.sync += [acc.eq(acc + self.in_data), count.eq(count + 1)]
+            with m.If(count == 0):
+                m.d.sync += self.images.eq(self.images + 1)
+            with m.If(count == self.n_inputs - 1):
+                m.d.sync += [
+                    sums[wr].eq(acc + self.in_data),
+                    full[wr].eq(1),
+                    timers[wr].eq(self.latency),
+                    wr.eq(~wr),
+                    acc.eq(0),
+                    count.eq(0),
+                ]
+
+        m.d.sync += acked.eq(self.ack)
+        with m.If(self.ack):
+            m.d.sync += [
+                full[rd].eq(0),
+                rd.eq(~rd),
+                self.acks.eq(self.acks + 1),
+            ]
+            with m.If(~self.done):
+                m.d.sync += self.bad_ack.eq(1)
+
+        m.d.sync += self.rd_data.eq(sums[rd] + self.rd_addr)
+        return m
+
+
+def test_abandoned_result_done_while_waiting():
+    # The abandoned image finishes only after the next request is complete: its result is
+    # dropped while the link waits, and the link answers with the result of its own request.
+    # The abandoned image (1, 0) is done about 1500 cycles after the timeout, 800 cycles before
+    # the second one; the link is in its WAIT state from about 700 cycles before the drop.
+    core = PipelinedCore(n_inputs=2, input_bits=8, readout_depth=1, latency=1500)
+    link = HostLink(core, clk_freq=1e6, baud=250_000, timeout=300e-6)
+
+    def check(ctx):
+        assert ctx.get(core.images) == 2
+        assert ctx.get(core.acks) == 2
+        assert ctx.get(core.bad_ack) == 0
+        assert ctx.get(core.busy) == 0
+
+    response = simulate(link, [b"W\x01", b"W\x05\x06"], 4, idle_cycles=1200, check=check)
+    assert decode_response(response, 1) == [11]
