@@ -10,15 +10,18 @@ from .. import fixed
 
 __all__ = ["WeightROM", "BiasROM", "pack_weights", "memory_attrs", "LOGIC_MEMORY_BITS"]
 
-#: Memories of at most this many bits are built from logic: a block RAM (4 kbit on iCE40)
-#: would be mostly empty. Larger ones are steered to block RAM.
+#: ROMs of at most this many bits are built from logic (a LUT function of the address): a
+#: block RAM (4 kbit on iCE40) would be mostly empty. Larger ROMs and every RAM are steered to
+#: block RAM — a RAM in flip-flops puts its write decoder and a wide clock-enable fan-out on the
+#: read-modify-write path (it limited Fmax on iCE40).
 LOGIC_MEMORY_BITS = 256
 
 
 def memory_attrs(depth, width, rom):
-    """Yosys attributes steering a memory to logic (small) or block RAM (large)."""
-    style = "logic" if depth * width <= LOGIC_MEMORY_BITS else "block"
-    return {"rom_style" if rom else "ram_style": style}
+    """Yosys attributes steering a memory to logic (small ROMs) or block RAM."""
+    if rom:
+        return {"rom_style": "logic" if depth * width <= LOGIC_MEMORY_BITS else "block"}
+    return {"ram_style": "block"}
 
 
 def pack_weights(weight, lanes, bits):
