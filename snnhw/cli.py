@@ -65,14 +65,23 @@ coding_opt = click.option("--coding", type=click.Choice(sorted(CODINGS)), defaul
 steps_opt = click.option("--timesteps", "-T", type=int, default=None, help="Rate coding: steps per inference.")
 
 
+def quant_opts(f):
+    """Quantisation options shared by convert and report."""
+    f = click.option("--percentile", type=float, default=99.9, show_default=True,
+                     help="Calibration percentile (100 = max).")(f)
+    f = click.option("--input-bits", type=int, default=8, show_default=True)(f)
+    f = click.option("--weight-bits", type=int, default=8, show_default=True)(f)
+    return f
+
+
 def phase_opts(f):
     """Single-spike coding options (missing window/base are searched on calibration data)."""
-    f = click.option("--window", type=int, default=None, help="Single-spike: steps per window.")(f)
-    f = click.option("--base", type=float, default=None, help="Single-spike: base B > 1.")(f)
-    f = click.option("--threshold-shift/--no-threshold-shift", default=True, show_default=True,
-                     help="Single-spike: midpoint comparison levels.")(f)
     f = click.option("--negative-spikes/--no-negative-spikes", default=None,
                      help="Single-spike: encode negative values (default: if inputs are signed).")(f)
+    f = click.option("--threshold-shift/--no-threshold-shift", default=True, show_default=True,
+                     help="Single-spike: midpoint comparison levels.")(f)
+    f = click.option("--base", type=float, default=None, help="Single-spike: base B > 1.")(f)
+    f = click.option("--window", type=int, default=None, help="Single-spike: steps per window.")(f)
     return f
 lanes_opt = click.option("--lanes", default="1", show_default=True,
                          help="Synapse lanes: one power of two, one per layer (e.g. 2,1), or "
@@ -97,10 +106,7 @@ def _lanes(text, qnet=None, dataset="digits"):
 @coding_opt
 @steps_opt
 @phase_opts
-@click.option("--weight-bits", type=int, default=8, show_default=True)
-@click.option("--input-bits", type=int, default=8, show_default=True)
-@click.option("--percentile", type=float, default=99.9, show_default=True,
-              help="Calibration percentile (100 = max).")
+@quant_opts
 @click.option("-o", "--out", default=None, help="Output directory (default build/<model>-<coding>).")
 def convert(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
             weight_bits, input_bits, percentile, out):
@@ -218,9 +224,7 @@ def synth(qnet, lanes, board):
 @steps_opt
 @phase_opts
 @lanes_opt
-@click.option("--weight-bits", type=int, default=8, show_default=True)
-@click.option("--input-bits", type=int, default=8, show_default=True)
-@click.option("--percentile", type=float, default=99.9, show_default=True)
+@quant_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--rtl-images", type=int, default=None, help="Test images on the RTL (default: all).")
 @click.option("--board", multiple=True, default=("icebreaker", "ulx3s"), show_default=True)

@@ -31,8 +31,20 @@ def _frozen_array(a, dtype, what):
     return arr
 
 
+class _LayerShape:
+    """``n_in`` / ``n_out`` of a layer with a ``(n_out, n_in)`` weight."""
+
+    @property
+    def n_in(self):
+        return self.weight.shape[1]
+
+    @property
+    def n_out(self):
+        return self.weight.shape[0]
+
+
 @dataclass(frozen=True, eq=False)
-class Dense:
+class Dense(_LayerShape):
     """A fully connected layer ``y = W x + b`` (float), followed by ReLU unless it is the last.
 
     Parameters
@@ -64,14 +76,6 @@ class Dense:
                               f"value(s) (NaN/inf), first at index {idx}")
         object.__setattr__(self, "weight", w)
         object.__setattr__(self, "bias", b)
-
-    @property
-    def n_in(self):
-        return self.weight.shape[1]
-
-    @property
-    def n_out(self):
-        return self.weight.shape[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,7 +215,7 @@ CODINGS = {"rate": RateCoding, "single_spike": SingleSpikeCoding}
 
 
 @dataclass(frozen=True, eq=False)
-class QuantLayer:
+class QuantLayer(_LayerShape):
     """An integer layer.
 
     Parameters
@@ -250,14 +254,6 @@ class QuantLayer:
         object.__setattr__(self, "weight", w)
         object.__setattr__(self, "bias", b)
         object.__setattr__(self, "threshold", int(self.threshold))
-
-    @property
-    def n_in(self):
-        return self.weight.shape[1]
-
-    @property
-    def n_out(self):
-        return self.weight.shape[0]
 
 
 @dataclass(frozen=True, eq=False)

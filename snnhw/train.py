@@ -4,7 +4,7 @@ import numpy as np
 
 from .data import load_dataset
 
-__all__ = ["train_classifier"]
+__all__ = ["train_classifier", "train_and_save"]
 
 
 def train_classifier(build_model, dataset="digits", epochs=60, seed=0, lr=3e-3, weight_decay=1e-4,
@@ -40,3 +40,20 @@ def train_classifier(build_model, dataset="digits", epochs=60, seed=0, lr=3e-3, 
         acc_tr = (model(xt).argmax(1) == yt).float().mean().item()
         acc_te = (model(torch.tensor(x_te)).argmax(1).numpy() == y_te).mean()
     return model, float(acc_tr), float(acc_te)
+
+
+def train_and_save(build_model, dataset, directory, **kwargs):
+    """Train, then write ``model.pt`` (state dict) and ``metrics.json`` into ``directory``."""
+    import json
+    import pathlib
+
+    import torch
+
+    model, acc_tr, acc_te = train_classifier(build_model, dataset, **kwargs)
+    directory = pathlib.Path(directory)
+    torch.save(model.state_dict(), directory / "model.pt")
+    split = "train_test_split(test_size=0.25, random_state=0, stratify=y)"
+    metrics = {"accuracy_train": round(acc_tr, 4), "accuracy_test_float": round(acc_te, 4),
+               "split": split + (", X/16" if dataset == "digits" else ", min-max scaled")}
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics

@@ -7,10 +7,9 @@ Used to measure layer pipelining over three layer engines.
 import json
 import pathlib
 
-import torch
 from torch import nn
 
-from snnhw.train import train_classifier
+from snnhw.train import train_and_save
 
 HERE = pathlib.Path(__file__).resolve().parent
 DATASET = "digits"
@@ -26,9 +25,4 @@ def build_model():
 
 
 if __name__ == "__main__":
-    model, acc_tr, acc_te = train_classifier(build_model, DATASET, epochs=60, seed=0)
-    torch.save(model.state_dict(), HERE / "model.pt")
-    metrics = {"accuracy_train": round(acc_tr, 4), "accuracy_test_float": round(acc_te, 4),
-               "split": "train_test_split(test_size=0.25, random_state=0, stratify=y), X/16"}
-    (HERE / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    print(json.dumps(metrics))
+    print(json.dumps(train_and_save(build_model, DATASET, HERE, epochs=60, seed=0)))
