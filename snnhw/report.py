@@ -238,6 +238,13 @@ def _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, op
             "mean_test_accuracy_without_shift": round(float(np.mean([p["accuracy_test"] for p in tables[False]])), 4),
             "points_better_with_shift": sum(on[k]["accuracy_test"] > off[k]["accuracy_test"] for k in on if k in off),
             "points_better_without_shift": sum(on[k]["accuracy_test"] < off[k]["accuracy_test"] for k in on if k in off),
+            "calibration_points_better_with_shift": sum(
+                on[k]["accuracy_calibration"] > off[k]["accuracy_calibration"] for k in on if k in off),
+            "calibration_points_better_without_shift": sum(
+                on[k]["accuracy_calibration"] < off[k]["accuracy_calibration"] for k in on if k in off),
+            "mean_calibration_accuracy_with_shift": round(float(np.mean([p["accuracy_calibration"] for p in tables[True]])), 4),
+            "mean_calibration_accuracy_without_shift": round(float(np.mean([p["accuracy_calibration"] for p in tables[False]])), 4),
+            "test_images": int(len(y_te)),
             "at_selected_with_shift": on.get(chosen, {}).get("accuracy_test"),
             "at_selected_without_shift": off.get(chosen, {}).get("accuracy_test"),
         },
