@@ -228,7 +228,8 @@ def _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, op
         rate_rows, key=lambda row: row["accuracy_snn"])
     return {
         "coding_search": {"selected": {"base": cfg.base, "window": cfg.window,
-                                       "by": "calibration accuracy, then fewer synaptic ops"}
+                                       "by": "calibration accuracy, then agreement with and "
+                                             "output error vs the quantised ANN"}
                           if search else {"base": cfg.base, "window": cfg.window, "by": "user"}},
         "accuracy_vs_base_window": tables[True] + tables[False],
         "threshold_shift_effect": {

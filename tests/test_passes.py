@@ -71,3 +71,29 @@ def test_width_bound_never_exceeded(seed, steps, signed, sizes):
     golden.run_codes(q, xq)          # raises OverflowError if a membrane leaves its width
     for (cur, mem), layer in zip(layer_bounds(q), q.layers):
         assert fixed.signed_width(mem) == layer.acc_bits
+
+
+def test_phase_search_picks_a_best_calibration_point():
+    from snnhw.passes import choose_coding, search_phase_coding
+
+    net, x = random_network(21, (8, 12, 3))
+    y = net.forward(x).argmax(1)             # labels the float network gets right
+    coding, points = search_phase_coding(net, x, y, bases=(2.0, 1.4), windows=(4, 8))
+    assert len(points) == 4
+    chosen = [p for p in points if (p["base"], p["window"]) == (coding.base, coding.window)][0]
+    assert chosen["accuracy_calibration"] == max(p["accuracy_calibration"] for p in points)
+    # a given window/base is kept; only the missing one is searched
+    c2, pts2 = choose_coding("single_spike", net, x, y, window=6)
+    assert c2.window == 6 and {p["window"] for p in pts2} == {6}
+    c3, pts3 = choose_coding("single_spike", net, x, y, window=5, base=1.5)
+    assert (c3.window, c3.base, pts3) == (5, 1.5, [])
+
+
+def test_single_spike_coding_validated():
+    from snnhw.ir import SingleSpikeCoding
+    with pytest.raises(IRError, match="single-spike coding: window must be an integer in 1..32, got 0"):
+        SingleSpikeCoding(0)
+    with pytest.raises(IRError, match="single-spike coding: base must be a number > 1, got 1.0"):
+        SingleSpikeCoding(8, 1.0)
+    with pytest.raises(IRError, match=r"step gain base\*\*\(window-1\) = \d+ exceeds 16777216"):
+        SingleSpikeCoding(16, 4.0)

@@ -22,8 +22,10 @@ def search_phase_coding(net, x_cal, y_cal, *, bases=DEFAULT_BASES, windows=DEFAU
                         input_bits=8, percentile=99.9, x_eval=None, y_eval=None):
     """Evaluate every ``(base, window)`` with the golden model; pick the best on calibration data.
 
-    The choice maximises calibration accuracy; ties go to fewer synaptic operations, then
-    the shorter window. Every tried point is returned (``x_eval`` adds a held-out accuracy
+    The choice maximises calibration accuracy; ties (common: training-set accuracy saturates)
+    go to the closer agreement with the quantised ANN's predictions, then to the smaller mean
+    error between the SNN's output (in output-layer units) and the ANN's logits, then to fewer
+    synaptic operations. Every tried point is returned (``x_eval`` adds a held-out accuracy
     that plays no part in the choice).
 
     Returns
@@ -43,8 +45,14 @@ def search_phase_coding(net, x_cal, y_cal, *, bases=DEFAULT_BASES, windows=DEFAU
                 continue
             q = bound_widths(quantise(norm, calib, coding, weight_bits, input_bits))
             r = golden.run(q, x_cal)
+            logits = golden.quant_ann_logits(q, x_cal)
+            ann = logits.argmax(axis=1)
+            # conversion error: SNN output (in units of the output layer's 1.0) vs ANN logits
+            err = np.abs(r.potentials / q.layers[-1].threshold - logits).mean()
             point = {"base": base, "window": window, "threshold_shift": threshold_shift,
                      "accuracy_calibration": round(float(np.mean(r.predicted == y_cal)), 4),
+                     "agreement_with_ann": round(float(np.mean(r.predicted == ann)), 4),
+                     "output_error": round(float(err), 4),
                      "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2),
                      "spikes_per_image": round(float(r.spikes.mean()), 2)}
             if x_eval is not None:
@@ -52,5 +60,6 @@ def search_phase_coding(net, x_cal, y_cal, *, bases=DEFAULT_BASES, windows=DEFAU
             points.append(point)
     if not points:
         raise IRError("single-spike search: no valid (base, window) point")
-    best = max(points, key=lambda p: (p["accuracy_calibration"], -p["synaptic_ops_per_image"], -p["window"]))
+    best = max(points, key=lambda p: (p["accuracy_calibration"], p["agreement_with_ann"],
+                                      -p["output_error"], -p["synaptic_ops_per_image"]))
     return SingleSpikeCoding(best["window"], best["base"], threshold_shift, negative_spikes), points
