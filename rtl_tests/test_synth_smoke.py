@@ -1,6 +1,5 @@
 """Real YoWASP builds of the host link around a small core with a 256x16 weight ROM."""
 
-import pytest
 from amaranth.hdl import *
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out

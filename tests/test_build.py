@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 
-from snnhw.build import build, event_bound, generate_verilog, manifest
+from snnhw.build import build, event_bound, generate_verilog
 from netgen import random_qnet
 
 

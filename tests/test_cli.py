@@ -1,6 +1,5 @@
 import json
 
-import pytest
 import torch
 from click.testing import CliRunner
 from torch import nn

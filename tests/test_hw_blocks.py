@@ -48,7 +48,6 @@ def test_synapse_back_to_back_hazards(n_dst, lanes):
     w = rng.integers(-128, 128, (n_dst, n_src))
     events = [(int(rng.integers(n_src)), int(rng.integers(-3, 4))) for _ in range(40)]
     dut = SynapseHarness(w, lanes, signed(3), 16)
-    k = dut.syn.k
     got = {}
 
     async def tb(ctx):

@@ -4,7 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from snnhw import fixed, golden
 from snnhw.ir import Dense, IRError, Network, RateCoding
-from snnhw.passes import bound_widths, calibrate, convert, normalise, quantise
+from snnhw.passes import calibrate, convert, normalise
 from snnhw.passes.widths import layer_bounds
 from netgen import random_network
 

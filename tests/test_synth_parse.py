@@ -283,7 +283,7 @@ def _fake_tool(path, script):
 
 
 def _tiny_core():
-    from amaranth.hdl import Module, Signal, signed
+    from amaranth.hdl import Module, signed
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 

@@ -1,6 +1,6 @@
 """The accelerator top: input memory, encoder, a chain of layer engines, argmax, counters."""
 
-from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

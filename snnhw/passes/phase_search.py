@@ -1,6 +1,5 @@
 """Choose single-spike coding parameters ``(base, window)`` on calibration data."""
 
-from dataclasses import replace
 
 import numpy as np
 
