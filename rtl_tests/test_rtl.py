@@ -122,3 +122,16 @@ def test_single_spike_negative_spikes_streamed(simulator, tmp_path):
 def golden_streams(q, x):
     from snnhw import golden
     return golden.run(q, x, record_events=True).streams
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_burst_coding(simulator, tmp_path):
+    """Burst spikes (up to Γ per step, events carry the spike count), signed inputs, lanes."""
+    from snnhw.ir import BurstCoding
+
+    q, x = random_qnet(14, (12, 20, 6, 3), signed_input=True, coding=BurstCoding(3, 4))
+    b = build(q, tmp_path / "design", lanes=(2, 2, 1))
+    gold = write_vectors(q, x[:8], tmp_path / "vectors.npz")
+    assert (golden_streams(q, x[:8])[1][:, 3] > 1).any()        # multi-spike events occur
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator, simulator)
+    check(run, gold)

@@ -75,7 +75,9 @@ def quant_opts(f):
 
 
 def phase_opts(f):
-    """Single-spike coding options (missing window/base are searched on calibration data)."""
+    """Single-spike and burst coding options (missing window/base are searched on calibration data)."""
+    f = click.option("--max-burst", type=int, default=None,
+                     help="Burst: most spikes per neuron and step, a power of two (default 4).")(f)
     f = click.option("--negative-spikes/--no-negative-spikes", default=None,
                      help="Single-spike: encode negative values (default: if inputs are signed).")(f)
     f = click.option("--threshold-shift/--no-threshold-shift", default=True, show_default=True,
@@ -109,7 +111,7 @@ def _lanes(text, qnet=None, dataset="digits"):
 @quant_opts
 @click.option("-o", "--out", default=None, help="Output directory (default build/<model>-<coding>).")
 def convert(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
-            weight_bits, input_bits, percentile, out):
+            max_burst, weight_bits, input_bits, percentile, out):
     """Convert a torch model into a quantised SNN (qnet.json + qnet.npz)."""
     from . import golden
     from .data import load_dataset
@@ -124,7 +126,7 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
         opts = dict(weight_bits=weight_bits, input_bits=input_bits, percentile=percentile)
         cfg, _ = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
                                base=base, threshold_shift=threshold_shift,
-                               negative_spikes=negative_spikes, **opts)
+                               negative_spikes=negative_spikes, max_burst=max_burst, **opts)
         qnet = convert_net(net, x_tr, cfg, **opts)
     except IRError as e:
         _fail(str(e))
@@ -237,8 +239,9 @@ def synth(qnet, lanes, board):
 @click.option("--board", multiple=True, default=("icebreaker", "ulx3s"), show_default=True)
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
-def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes, lanes,
-           weight_bits, input_bits, percentile, simulator, rtl_images, board, no_synth, results):
+def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
+           max_burst, lanes, weight_bits, input_bits, percentile, simulator, rtl_images, board,
+           no_synth, results):
     """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
     from .report import run_report
 
@@ -246,7 +249,7 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
         with _Progress(_console()) as prog:
             r = run_report(model, coding, timesteps=timesteps, window=window, base=base,
                            threshold_shift=threshold_shift, negative_spikes=negative_spikes,
-                           weight_bits=weight_bits,
+                           max_burst=max_burst, weight_bits=weight_bits,
                            input_bits=input_bits, percentile=percentile,
                            lanes=lanes if lanes == "auto" else _lanes(lanes),
                            simulator=simulator, rtl_images=rtl_images,

@@ -77,7 +77,7 @@ def run_codes(qnet, xq, record_events=False):
     n, layers = len(xq), qnet.layers
     events = np.zeros((n, len(layers)), dtype=np.int64)
     streams = [[] for _ in layers] if record_events else None
-    v = [np.full((n, l.n_out), rules.initial_membrane(l.threshold) if l.spiking else 0,
+    v = [np.full((n, l.n_out), rules.initial_membrane(l.threshold, qnet.coding) if l.spiking else 0,
                  dtype=np.int64) for l in layers]
 
     events[:, 0] = (xq != 0).sum(axis=1)

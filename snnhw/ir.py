@@ -14,7 +14,7 @@ import numpy as np
 
 from . import fixed
 
-__all__ = ["IRError", "Dense", "Network", "RateCoding", "SingleSpikeCoding", "QuantLayer",
+__all__ = ["IRError", "Dense", "Network", "RateCoding", "BurstCoding", "SingleSpikeCoding", "QuantLayer",
            "QuantNetwork", "CODINGS"]
 
 
@@ -177,6 +177,30 @@ class RateCoding:
 
 
 @dataclass(frozen=True)
+class BurstCoding:
+    """Burst spikes (methods.md §3): rate coding where a neuron may send up to ``max_burst``
+    spikes in one step.
+
+    Parameters
+    ----------
+    timesteps : int
+    max_burst : int
+        ``Γ`` (a power of two): a spike is worth ``1/Γ`` and a neuron sends up to ``Γ`` in one
+        step (``Γ = 1`` is plain rate coding).
+    """
+    timesteps: int = 4
+    max_burst: int = 4
+    kind: str = field(default="burst", init=False)
+
+    def __post_init__(self):
+        if not isinstance(self.timesteps, (int, np.integer)) or not 1 <= self.timesteps <= 4096:
+            raise IRError(f"burst coding: timesteps must be an integer in 1..4096, got {self.timesteps!r}")
+        if (not isinstance(self.max_burst, (int, np.integer)) or not 1 <= self.max_burst <= 16
+                or self.max_burst & (self.max_burst - 1)):
+            raise IRError(f"burst coding: max_burst must be a power of two in 1..16, got {self.max_burst!r}")
+
+
+@dataclass(frozen=True)
 class SingleSpikeCoding:
     """Single-spike phase coding, One-Spike (methods.md §5).
 
@@ -211,7 +235,7 @@ class SingleSpikeCoding:
 
 
 #: Coding name → config class.
-CODINGS = {"rate": RateCoding, "single_spike": SingleSpikeCoding}
+CODINGS = {"rate": RateCoding, "burst": BurstCoding, "single_spike": SingleSpikeCoding}
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,7 @@ from . import __version__, golden
 from .build import balance_lanes, build, event_bound, write_vectors
 from .data import load_dataset
 from .frontend import from_torch
-from .ir import CODINGS, RateCoding
+from .ir import CODINGS, BurstCoding, RateCoding
 from .passes import choose_coding, convert, search_phase_coding
 
 __all__ = ["run_report", "write_markdown", "DEFAULT_SWEEP"]
@@ -43,7 +43,7 @@ def _accuracy(pred, y):
 
 
 def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None, base=None,
-               threshold_shift=True, negative_spikes=None, sweep=DEFAULT_SWEEP,
+               threshold_shift=True, negative_spikes=None, max_burst=None, sweep=DEFAULT_SWEEP,
                weight_bits=8, input_bits=8, percentile=99.9, lanes=1, simulator="verilator",
                rtl_images=None, boards=("icebreaker", "ulx3s"), results_dir="results",
                build_root="build", progress=None, weights=None, stream_images=100):
@@ -89,13 +89,16 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     progress.step("choose coding parameters and quantise")
     cfg, search = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
                                 base=base, threshold_shift=threshold_shift,
-                                negative_spikes=negative_spikes, **opts)
+                                negative_spikes=negative_spikes, max_burst=max_burst, **opts)
     qnet = convert(net, x_tr, cfg, **opts)
     acc_quant = _accuracy(golden.quant_ann_logits(qnet, x_te).argmax(1), y_te)
 
     progress.step("golden model: accuracy tables")
     rate_rows = _rate_sweep(net, x_tr, x_te, y_te, sweep, opts,
                             extra=(cfg.timesteps,) if coding == "rate" else ())
+    if coding == "burst":       # the same table for burst coding, rate's beside it
+        burst_rows = _rate_sweep(net, x_tr, x_te, y_te, sweep, opts, extra=(cfg.timesteps,),
+                                 make=lambda t: BurstCoding(t, cfg.max_burst))
     extra = {}
     if coding == "single_spike":
         extra = _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, opts)
@@ -133,7 +136,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
                   "rule": "train_test_split(test_size=0.25, random_state=0, stratify=y)"},
         "accuracy_float": acc_float, "accuracy_quant": acc_quant,
         "accuracy_snn": _accuracy(g.predicted, y_te),
-        "timesteps": cfg.timesteps if coding == "rate" else cfg.window,
+        "timesteps": cfg.window if coding == "single_spike" else cfg.timesteps,
         "coding_config": {k: v for k, v in vars(cfg).items()},
         "weight_bits": weight_bits, "input_bits": input_bits, "percentile": percentile,
         "lanes": [layer["lanes"] for layer in man["layers"]],
@@ -156,7 +159,9 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "sequential_cycles_per_image": round(float(run.cycles[:n_stream].mean()), 2),
         "streaming_throughput_gain": round(float(run.cycles[:n_stream].sum())
                                            / max(1, srun.total_cycles), 4),
-        "accuracy_vs_timesteps": rate_rows if coding == "rate" else None,
+        "accuracy_vs_timesteps": (rate_rows if coding == "rate" else
+                                  burst_rows if coding == "burst" else None),
+        **({"rate_accuracy_vs_timesteps": rate_rows} if coding == "burst" else {}),
         **extra,
         "verilog_sha256": man["verilog_sha256"],
         "boards": {},
@@ -190,13 +195,13 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     return report
 
 
-def _rate_sweep(net, x_tr, x_te, y_te, sweep, opts, extra=()):
+def _rate_sweep(net, x_tr, x_te, y_te, sweep, opts, extra=(), make=RateCoding):
     """Rate coding on the golden model for every ``T``: accuracy, spikes, synaptic operations
     (input current computed once, as snnhw builds it) and the operations of a rate SNN that
     re-applies the input current every step (SpikingJelly-style converters)."""
     rows = []
     for t in sorted(set(sweep) | set(extra)):
-        q = convert(net, x_tr, RateCoding(t), **opts)
+        q = convert(net, x_tr, make(t), **opts)
         r = golden.run(q, x_te)
         fan = np.array([l.n_out for l in q.layers])
         per_step_input = t * r.events[:, 0] * fan[0] + r.events[:, 1:] @ fan[1:]
@@ -269,7 +274,13 @@ def write_markdown(r):
                 "event_bound_cycles", "cycles_over_event_bound", "stream_images", "stream_mismatches",
                 "stream_cycles_per_image", "sequential_cycles_per_image", "streaming_throughput_gain"):
         lines.append(f"| `{key}` | {r[key]} |")
-    rate_rows = r.get("accuracy_vs_timesteps") or r.get("rate_accuracy_vs_timesteps") or []
+    rate_rows = r.get("rate_accuracy_vs_timesteps") or r.get("accuracy_vs_timesteps") or []
+    if r["coding"] == "burst":
+        lines += ["", f"## Burst coding (Γ = {r['coding_config']['max_burst']}): accuracy vs timesteps", "",
+                  "| T | accuracy | events/image | synaptic ops/image |", "|---|---|---|---|"]
+        for row in r["accuracy_vs_timesteps"]:
+            lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
+                         f"{row['synaptic_ops_per_image']} |")
     if r["coding"] == "single_spike":
         sel = r["coding_search"]["selected"]
         lines += ["", f"Selected: base {sel['base']}, window {sel['window']} ({sel['by']}).", "",

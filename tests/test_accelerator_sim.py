@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.hw.accelerator import SNNAccelerator
-from snnhw.ir import SingleSpikeCoding
+from snnhw.ir import BurstCoding, SingleSpikeCoding
 from netgen import random_qnet
 
 
@@ -80,12 +80,14 @@ def test_accelerator_equals_golden(seed, sizes, steps, signed, lanes, streaming)
 
 
 @pytest.mark.parametrize("seed,sizes,coding,signed,lanes,streaming", [
+    (10, (6, 9, 4), BurstCoding(3, 4), False, 1, False),
+    (11, (7, 10, 5, 3), BurstCoding(2, 8), True, (2, 1, 2), True),
     (6, (6, 9, 4), SingleSpikeCoding(8, 2.0), False, 1, False),
     (7, (7, 10, 5, 3), SingleSpikeCoding(6, 1.4), False, (2, 1, 1), False),
     (8, (5, 8, 3), SingleSpikeCoding(5, 2.0, negative_spikes=True), True, (2, 2), False),
     (9, (6, 8, 4), SingleSpikeCoding(7, 1.5, threshold_shift=False, negative_spikes=True), True, 1, True),
 ])
-def test_single_spike_equals_golden(seed, sizes, coding, signed, lanes, streaming):
+def test_other_codings_equal_golden(seed, sizes, coding, signed, lanes, streaming):
     q, x = random_qnet(seed, sizes, signed_input=signed, coding=coding)
     codes = q.quantise_input(x[:6])
     codes[0] = 0
@@ -95,5 +97,7 @@ def test_single_spike_equals_golden(seed, sizes, coding, signed, lanes, streamin
     np.testing.assert_array_equal(regs[:, :n_out], g.potentials)
     np.testing.assert_array_equal(regs[:, n_out], g.predicted)
     np.testing.assert_array_equal(regs[:, n_out + 2:n_out + 2 + n_layers], g.events)
-    if signed and coding.negative_spikes:
+    if coding.kind == "burst":                 # bursts of several spikes do occur
+        assert (golden.run_codes(q, codes, record_events=True).streams[1][:, 3] > 1).any()
+    if signed and getattr(coding, "negative_spikes", False):
         assert (golden.run_codes(q, codes, record_events=True).streams[0][:, 3] < 0).any()

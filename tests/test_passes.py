@@ -97,3 +97,9 @@ def test_single_spike_coding_validated():
         SingleSpikeCoding(8, 1.0)
     with pytest.raises(IRError, match=r"step gain base\*\*\(window-1\) = \d+ exceeds 16777216"):
         SingleSpikeCoding(16, 4.0)
+
+
+def test_burst_coding_validated():
+    from snnhw.ir import BurstCoding
+    with pytest.raises(IRError, match="burst coding: max_burst must be a power of two in 1..16, got 3"):
+        BurstCoding(4, 3)

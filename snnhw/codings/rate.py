@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import fixed
 
-__all__ = ["static_input", "steps", "event_unit", "initial_membrane", "fire"]
+__all__ = ["static_input", "steps", "event_unit", "event_max", "initial_membrane", "fire"]
 
 static_input = True
 resets_by_subtraction = True
@@ -28,7 +28,12 @@ def event_unit(coding, layer_index, input_levels):
     return input_levels if layer_index == 0 else 1
 
 
-def initial_membrane(threshold):
+def event_max(coding, layer_index, input_levels):
+    """Largest ``|m|`` of one event: the input code, or one spike."""
+    return event_unit(coding, layer_index, input_levels)
+
+
+def initial_membrane(threshold, coding=None):
     return fixed.initial_membrane(threshold)
 
 

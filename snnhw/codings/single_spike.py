@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import fixed
 
-__all__ = ["static_input", "steps", "event_unit", "initial_membrane", "gains", "levels", "fire"]
+__all__ = ["static_input", "steps", "event_unit", "event_max", "initial_membrane", "gains", "levels", "fire"]
 
 static_input = False
 resets_by_subtraction = False
@@ -32,7 +32,12 @@ def event_unit(coding, layer_index, input_levels):
     return int(gains(coding)[0])
 
 
-def initial_membrane(threshold):
+def event_max(coding, layer_index, input_levels):
+    """Largest ``|m · g(k)|`` of one event: ``g(1)``."""
+    return event_unit(coding, layer_index, input_levels)
+
+
+def initial_membrane(threshold, coding=None):
     return 0
 
 

@@ -92,7 +92,7 @@ class SNNAccelerator(wiring.Component):
             self.engines.append(LayerEngine(
                 layer, fu, p, steps, m_in, static_input=(k == 0 and self.rules.static_input),
                 hold=(k == n - 1), gains=gains,
-                initial_membrane=self.rules.initial_membrane(layer.threshold)))
+                initial_membrane=self.rules.initial_membrane(layer.threshold, qnet.coding)))
             m_in = fu.m_shape
         #: Multipliers wider than a gate or a negation (for DSP mapping).
         self.multipliers = sum(e.synapse.multipliers for e in self.engines)

@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 from .. import fixed
 from ..codings import coding_rules
 
-__all__ = ["FireUnit", "RateFireUnit", "SingleSpikeFireUnit", "PassThroughUnit", "AccumulateUnit",
+__all__ = ["FireUnit", "RateFireUnit", "BurstFireUnit", "SingleSpikeFireUnit", "PassThroughUnit", "AccumulateUnit",
            "fire_unit_for", "input_unit_for"]
 
 
@@ -50,6 +50,29 @@ class RateFireUnit(FireUnit):
         diff = Signal(signed(self.acc_bits + 1))
         m.d.comb += [diff.eq(self.v - self.threshold), self.fire.eq(~diff[-1]), self.m.eq(~diff[-1]),
                      self.v_next.eq(Mux(diff[-1], self.v, diff))]
+        return m
+
+
+class BurstFireUnit(FireUnit):
+    """Burst neuron (methods.md §3): ``s = clamp(floor(v / θs), 0, Γ)``, ``v_next = v − s·θs``.
+
+    ``Γ`` comparators ``v ≥ k·θs``; their thermometer output gives ``s`` through a one-hot OR
+    tree, and ``s·θs`` the same way (constants), so no divider or multiplier.
+    """
+    def __init__(self, acc_bits, spike_threshold, max_burst):
+        self.theta_s, self.max_burst = int(spike_threshold), int(max_burst)
+        super().__init__(acc_bits, unsigned(fixed.unsigned_width(max_burst)))
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.max_burst
+        ge = Cat(self.v >= k * self.theta_s for k in range(1, g + 1))
+        hot = ge & ~(ge >> 1)                      # the highest true comparator
+        s, reset = 0, 0
+        for k in range(1, g + 1):
+            s = s | Mux(hot[k - 1], k, 0)
+            reset = reset | Mux(hot[k - 1], k * self.theta_s, 0)
+        m.d.comb += [self.fire.eq(ge[0]), self.m.eq(s), self.v_next.eq(self.v - reset)]
         return m
 
 
@@ -113,6 +136,10 @@ def fire_unit_for(layer, coding):
         return AccumulateUnit(layer.acc_bits)
     if coding.kind == "rate":
         return RateFireUnit(layer.acc_bits, layer.threshold)
+    if coding.kind == "burst":
+        rules = coding_rules(coding)
+        return BurstFireUnit(layer.acc_bits, rules.spike_threshold(layer.threshold, coding),
+                             coding.max_burst)
     if coding.kind == "single_spike":
         rules = coding_rules(coding)
         return SingleSpikeFireUnit(layer.acc_bits, rules.levels(layer.threshold, coding),
@@ -124,7 +151,7 @@ def input_unit_for(qnet):
     """The unit that turns one input code into the first layer's event."""
     in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
     coding = qnet.coding
-    if coding.kind == "rate":
+    if coding.kind in ("rate", "burst"):
         return PassThroughUnit(in_shape)
     if coding.kind == "single_spike":
         rules = coding_rules(coding)

@@ -1,17 +1,18 @@
 """Choose a coding's parameters: from the user's options, or by a search on calibration data."""
 
-from ..ir import CODINGS, IRError, RateCoding, SingleSpikeCoding
+from ..ir import CODINGS, BurstCoding, IRError, RateCoding, SingleSpikeCoding
 from .phase_search import search_phase_coding
 
 __all__ = ["choose_coding"]
 
 
 def choose_coding(kind, net, x_cal, y_cal=None, *, timesteps=None, window=None, base=None,
-                  threshold_shift=True, negative_spikes=None, weight_bits=8, input_bits=8,
-                  percentile=99.9):
+                  threshold_shift=True, negative_spikes=None, max_burst=None, weight_bits=8,
+                  input_bits=8, percentile=99.9):
     """Return ``(coding, search_points)``.
 
-    ``rate``: :class:`~snnhw.ir.RateCoding` with ``timesteps`` (default 16). ``single_spike``:
+    ``rate``: :class:`~snnhw.ir.RateCoding` with ``timesteps`` (default 16). ``burst``:
+    :class:`~snnhw.ir.BurstCoding` (defaults T = 4, Γ = 4). ``single_spike``:
     ``window`` and ``base`` if both given, else the best point of
     :func:`~snnhw.passes.phase_search.search_phase_coding` (only the missing one is searched);
     ``negative_spikes`` defaults to whether the calibration inputs are signed.
@@ -20,6 +21,8 @@ def choose_coding(kind, net, x_cal, y_cal=None, *, timesteps=None, window=None, 
         raise IRError(f"unknown coding {kind!r}; available: {', '.join(CODINGS)}")
     if kind == "rate":
         return (RateCoding(timesteps) if timesteps else RateCoding()), []
+    if kind == "burst":
+        return BurstCoding(timesteps or BurstCoding.timesteps, max_burst or BurstCoding.max_burst), []
     if negative_spikes is None:
         negative_spikes = bool((x_cal < 0).any())
     if window is not None and base is not None:

@@ -1,6 +1,7 @@
 """Static accumulator widths: overflow is impossible by construction (methods.md §0.4)."""
 
 from .. import fixed
+from ..ir import IRError
 from ..codings import coding_rules
 
 __all__ = ["bound_widths", "layer_bounds"]
@@ -16,11 +17,17 @@ def layer_bounds(qnet):
     out = []
     for k, layer in enumerate(qnet.layers):
         # the largest |m · g| of one event into layer k (input code, spike, or step gain)
-        m_max = rules.event_unit(qnet.coding, k, qnet.input_levels)
+        m_max = rules.event_max(qnet.coding, k, qnet.input_levels)
         drive = fixed.synaptic_drive_bound(layer.weight, m_max)
         if layer.spiking:
             # reset by subtraction keeps |V| within θ of the inputs; else only the initial value
-            slack = layer.threshold if rules.resets_by_subtraction else abs(rules.initial_membrane(layer.threshold))
+            slack = (layer.threshold if rules.resets_by_subtraction
+                     else abs(rules.initial_membrane(layer.threshold, qnet.coding)))
+            if hasattr(rules, "spike_threshold"):
+                try:
+                    rules.spike_threshold(layer.threshold, qnet.coding)
+                except ValueError as e:
+                    raise IRError(f"layer {layer.name!r}: {e}") from None
         else:
             slack = 0
         current = int(drive.max()) if k == 0 and rules.static_input else 0
