@@ -14,8 +14,9 @@ demo: setup
 test: setup
 	. .venv/bin/activate && python -m pytest -q
 
-# Every report of results/ (demo + the three-layer model with balanced lanes).
+# Every report of results/ (demo + burst coding + the three-layer model with balanced lanes).
 bench: demo
+	. .venv/bin/activate && snnhw report --model digits_mlp --coding burst -T 2 --max-burst 4
 	. .venv/bin/activate && snnhw report --model digits_mlp3 --coding single_spike --lanes auto
 
 clean:
