@@ -59,6 +59,14 @@ def run_accelerator(q, codes, lanes, streaming=False):
     return np.array(rows, dtype=np.int64)
 
 
+def assert_equals_golden(q, regs, g):
+    """Readout registers (potentials, class, events per stream) == golden, exactly."""
+    n_out, n_layers = q.n_outputs, len(q.layers)
+    np.testing.assert_array_equal(regs[:, :n_out], g.potentials)
+    np.testing.assert_array_equal(regs[:, n_out], g.predicted)
+    np.testing.assert_array_equal(regs[:, n_out + 2:n_out + 2 + n_layers], g.events)
+
+
 @pytest.mark.parametrize("seed,sizes,steps,signed,lanes,streaming", [
     (1, (6, 5, 3), 3, False, 1, False),
     (2, (7, 9, 4, 3), 4, True, (2, 4, 1), False),
@@ -72,11 +80,8 @@ def test_accelerator_equals_golden(seed, sizes, steps, signed, lanes, streaming)
     codes[0] = 0                               # an all-zero input: no input events at all
     g = golden.run_codes(q, codes)
     regs = run_accelerator(q, codes, lanes, streaming)
-    n_out, n_layers = q.n_outputs, len(q.layers)
-    np.testing.assert_array_equal(regs[:, :n_out], g.potentials)
-    np.testing.assert_array_equal(regs[:, n_out], g.predicted)
-    np.testing.assert_array_equal(regs[:, n_out + 2:n_out + 2 + n_layers], g.events)
-    assert (regs[:, n_out + 1] > 0).all()      # cycle counter runs
+    assert_equals_golden(q, regs, g)
+    assert (regs[:, q.n_outputs + 1] > 0).all()      # cycle counter runs
 
 
 @pytest.mark.parametrize("seed,sizes,coding,signed,lanes,streaming", [
@@ -93,10 +98,7 @@ def test_other_codings_equal_golden(seed, sizes, coding, signed, lanes, streamin
     codes[0] = 0
     g = golden.run_codes(q, codes)
     regs = run_accelerator(q, codes, lanes, streaming)
-    n_out, n_layers = q.n_outputs, len(q.layers)
-    np.testing.assert_array_equal(regs[:, :n_out], g.potentials)
-    np.testing.assert_array_equal(regs[:, n_out], g.predicted)
-    np.testing.assert_array_equal(regs[:, n_out + 2:n_out + 2 + n_layers], g.events)
+    assert_equals_golden(q, regs, g)
     if coding.kind == "burst":                 # bursts of several spikes do occur
         assert (golden.run_codes(q, codes, record_events=True).streams[1][:, 3] > 1).any()
     if signed and getattr(coding, "negative_spikes", False):
