@@ -135,3 +135,55 @@ def test_burst_coding(simulator, tmp_path):
     assert (golden_streams(q, x[:8])[1][:, 3] > 1).any()        # multi-spike events occur
     run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator, simulator)
     check(run, gold)
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_adafire_ssc_early_exit(simulator, tmp_path):
+    """AdaFire (a different Γ per layer), SSC (ρ per layer) and IAT early exit on a 3-layer
+    network with signed inputs: exit steps compared too, images streamed."""
+    from snnhw.ir import BurstCoding, EarlyExit
+    from netgen import margins_for
+
+    q, x = random_qnet(15, (12, 20, 10, 4), signed_input=True, coding=BurstCoding(6, (8, 2), (1, 3)))
+    codes = q.quantise_input(x[:10])
+    margins, steps = margins_for(q, codes)
+    q = q.replace(early_exit=EarlyExit(margins))
+    b = build(q, tmp_path / "design", lanes=(2, 1, 2))
+    gold = write_vectors(q, codes, tmp_path / "vectors.npz", x_is_codes=True)
+    assert set(gold.exit_step.tolist()) == steps
+    streams = golden_streams(q, codes)
+    assert (streams[1][:, 3] > 3).any() and (streams[2][:, 3] % 3 == 0).all()   # Γ bursts, ρ = 3
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator,
+                       simulator, mode="stream")
+    check(run, gold)
+    np.testing.assert_array_equal(run.exit_step, gold.exit_step)
+
+
+@pytest.fixture(scope="session")
+def digits_adafire():
+    from snnhw.data import load_dataset
+    from snnhw.frontend import from_torch
+    from snnhw.models import load_torch_model
+    from snnhw.passes import calibrate_early_exit, choose_coding, convert
+
+    module, name, _ = load_torch_model("digits_mlp3")
+    x_tr, y_tr, x_te, _ = load_dataset("digits")
+    net = from_torch(module, name=name)
+    coding, _ = choose_coding("adafire", net, x_tr, y_tr, timesteps=3)
+    q, _ = calibrate_early_exit(convert(net, x_tr, coding), x_tr)
+    return q, x_te
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_digits_adafire_iat(simulator, digits_adafire, tmp_path):
+    """The searched AdaFire + SSC configuration of the 3-layer digits model with its
+    calibrated IAT margins: the built design == golden, exit step included."""
+    q, x_te = digits_adafire
+    assert q.early_exit is not None and q.coding.per_layer
+    b = build(q, tmp_path / "design", lanes=(2, 1, 1))
+    gold = write_vectors(q, x_te[:IMAGES[simulator]], tmp_path / "vectors.npz")
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator, simulator)
+    check(run, gold)
+    np.testing.assert_array_equal(run.exit_step, gold.exit_step)
+    if simulator == "verilator":
+        assert gold.exit_step.min() < q.coding.timesteps          # images do exit early

@@ -60,6 +60,7 @@ def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
     out = {
         "format": "snnhw.manifest/1", "top": name, "network": qnet.name,
         "coding": asdict(qnet.coding), "steps": rules.steps(qnet.coding),
+        "early_exit": None if qnet.early_exit is None else list(qnet.early_exit.margins),
         "static_input": rules.static_input,
         "n_inputs": qnet.n_inputs, "input_shape": list(qnet.input_shape),
         "input_bits": qnet.input_bits, "input_signed": qnet.input_signed,
@@ -87,12 +88,13 @@ def build(qnet, out_dir, lanes=1, name=TOP):
 
 
 def write_vectors(qnet, x, path, x_is_codes=False):
-    """Golden test vectors: input codes, potentials, class and event counts (``.npz``)."""
+    """Golden test vectors: input codes, potentials, class, event counts and exit step (``.npz``)."""
     xq = np.asarray(x, dtype=np.int64) if x_is_codes else qnet.quantise_input(x)
     res = golden.run_codes(qnet, xq)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, inputs=xq, potentials=res.potentials, predicted=res.predicted, events=res.events)
+    np.savez(path, inputs=xq, potentials=res.potentials, predicted=res.predicted, events=res.events,
+             exit_step=res.exit_step)
     return res
 
 

@@ -7,7 +7,8 @@ import sys
 import click
 import numpy as np
 
-from .ir import CODINGS, IRError
+from .ir import IRError
+from .passes.choose import CODING_CHOICES
 
 DEFAULT_MODEL = "digits_mlp"
 
@@ -61,7 +62,9 @@ def main():
 model_opt = click.option("--model", default=DEFAULT_MODEL, show_default=True,
                          help="Bundled model name, a .py file with build_model(), or a pickled .pt module.")
 weights_opt = click.option("--weights", default=None, help="State dict for a .py model.")
-coding_opt = click.option("--coding", type=click.Choice(sorted(CODINGS)), default="rate", show_default=True)
+coding_opt = click.option("--coding", type=click.Choice(CODING_CHOICES), default="rate", show_default=True,
+                          help="adafire: burst coding with per-layer Γ and ρ searched on calibration "
+                               "data (AdaFire + SSC), IAT early exit on by default.")
 steps_opt = click.option("--timesteps", "-T", type=int, default=None, help="Rate coding: steps per inference.")
 
 
@@ -76,8 +79,13 @@ def quant_opts(f):
 
 def phase_opts(f):
     """Single-spike and burst coding options (missing window/base are searched on calibration data)."""
+    f = click.option("--iat/--no-iat", default=None,
+                     help="IAT early exit, calibrated on data (default: on for adafire only).")(f)
+    f = click.option("--ssc/--no-ssc", default=True, show_default=True,
+                     help="AdaFire: also search the SSC threshold multipliers ρ_l.")(f)
     f = click.option("--max-burst", type=int, default=None,
-                     help="Burst: most spikes per neuron and step, a power of two (default 4).")(f)
+                     help="Burst: most spikes per neuron and step, a power of two (default 4); "
+                          "adafire: the plain-burst Γ it is held against.")(f)
     f = click.option("--negative-spikes/--no-negative-spikes", default=None,
                      help="Single-spike: encode negative values (default: if inputs are signed).")(f)
     f = click.option("--threshold-shift/--no-threshold-shift", default=True, show_default=True,
@@ -111,13 +119,13 @@ def _lanes(text, qnet=None, dataset="digits"):
 @quant_opts
 @click.option("-o", "--out", default=None, help="Output directory (default build/<model>-<coding>).")
 def convert(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
-            max_burst, weight_bits, input_bits, percentile, out):
+            max_burst, ssc, iat, weight_bits, input_bits, percentile, out):
     """Convert a torch model into a quantised SNN (qnet.json + qnet.npz)."""
     from . import golden
     from .data import load_dataset
     from .frontend import from_torch
     from .models import load_torch_model
-    from .passes import choose_coding, convert as convert_net
+    from .passes import calibrate_early_exit, choose_coding, convert as convert_net
 
     try:
         module, name, dataset = load_torch_model(model, weights)
@@ -126,8 +134,10 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
         opts = dict(weight_bits=weight_bits, input_bits=input_bits, percentile=percentile)
         cfg, _ = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
                                base=base, threshold_shift=threshold_shift,
-                               negative_spikes=negative_spikes, max_burst=max_burst, **opts)
+                               negative_spikes=negative_spikes, max_burst=max_burst, ssc=ssc, **opts)
         qnet = convert_net(net, x_tr, cfg, **opts)
+        if iat or (iat is None and coding == "adafire"):
+            qnet, _ = calibrate_early_exit(qnet, x_tr)
     except IRError as e:
         _fail(str(e))
     out = pathlib.Path(out or f"build/{name}-{coding}")
@@ -137,7 +147,8 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
            "accuracy_quant": float(np.mean(golden.quant_ann_logits(qnet, x_te).argmax(1) == y_te)),
            "accuracy_snn": float(np.mean(g.predicted == y_te)),
            "spikes_per_image": float(g.spikes.mean()),
-           "synaptic_ops_per_image": float(g.synaptic_ops.mean())}
+           "synaptic_ops_per_image": float(g.synaptic_ops.mean()),
+           "mean_exit_step": float(g.exit_step.mean())}
     click.echo(f"wrote {path} ({qnet.coding})")
     click.echo(json.dumps({k: round(v, 4) for k, v in acc.items()}))
 
@@ -240,7 +251,7 @@ def synth(qnet, lanes, board):
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
 def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
-           max_burst, lanes, weight_bits, input_bits, percentile, simulator, rtl_images, board,
+           max_burst, ssc, iat, lanes, weight_bits, input_bits, percentile, simulator, rtl_images, board,
            no_synth, results):
     """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
     from .report import run_report
@@ -249,7 +260,7 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
         with _Progress(_console()) as prog:
             r = run_report(model, coding, timesteps=timesteps, window=window, base=base,
                            threshold_shift=threshold_shift, negative_spikes=negative_spikes,
-                           max_burst=max_burst, weight_bits=weight_bits,
+                           max_burst=max_burst, ssc=ssc, iat=iat, weight_bits=weight_bits,
                            input_bits=input_bits, percentile=percentile,
                            lanes=lanes if lanes == "auto" else _lanes(lanes),
                            simulator=simulator, rtl_images=rtl_images,
@@ -257,8 +268,8 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
                            progress=prog, weights=weights)
     except IRError as e:
         _fail(str(e))
-    keys = ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_images",
-            "rtl_mismatches", "spikes_per_image", "synaptic_ops_per_image", "ann_macs_per_image",
+    keys = ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "mean_exit_step",
+            "rtl_images", "rtl_mismatches", "spikes_per_image", "synaptic_ops_per_image", "ann_macs_per_image",
             "cycles_per_image", "event_bound_cycles", "cycles_over_event_bound",
             "stream_cycles_per_image", "streaming_throughput_gain")
     for k in keys:

@@ -22,7 +22,7 @@ __all__ = [
     "WEIGHT_BITS_RANGE", "INPUT_BITS_RANGE", "READOUT_BITS",
     "round_half_away", "saturate", "signed_range", "signed_width", "unsigned_width",
     "ceil_log2", "input_levels", "quantise_input", "weight_frac_bits", "initial_membrane",
-    "argmax_lowest", "synaptic_drive_bound", "membrane_bound",
+    "argmax_lowest", "top2_margin", "synaptic_drive_bound", "membrane_bound",
 ]
 
 #: Allowed weight widths (inclusive).
@@ -110,6 +110,14 @@ def initial_membrane(threshold):
 def argmax_lowest(v, axis=-1):
     """``argmax`` with ties resolved to the lowest index (NumPy's rule, stated here once)."""
     return np.argmax(np.asarray(v), axis=axis)
+
+
+def top2_margin(v, axis=-1):
+    """``top1 − top2`` of ``v`` along ``axis`` (a multiset: tied maxima give 0): the IAT
+    early-exit confidence. Hardware keeps the two largest values seen, replacing the second
+    on a value greater than it (so a tie with the first lands there)."""
+    s = np.sort(np.asarray(v, dtype=np.int64), axis=axis)
+    return np.take(s, -1, axis=axis) - np.take(s, -2, axis=axis)
 
 
 def synaptic_drive_bound(weight, m_max, events_per_source=1):

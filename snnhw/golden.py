@@ -37,14 +37,20 @@ class GoldenResult:
         Events per stream (stream 0 = input events).
     synaptic_ops : int64 ``(N,)``
         Weight reads-and-accumulates: ``Σ_k events_k × fan_out_k``.
+    exit_step : int64 ``(N,)``
+        Steps the image ran: the early-exit step (IAT), else every step (1 for single-spike).
     streams : list of int64 arrays ``(E, 4)``, optional
         Per stream, every event as ``(image, step, source, m)`` (``record_events=True``).
+    potentials_per_step : int64 ``(N, T, n_out)``, optional
+        Output membranes after each step (``record_steps=True``; frozen after an exit).
     """
     potentials: np.ndarray
     predicted: np.ndarray
     events: np.ndarray
     synaptic_ops: np.ndarray
+    exit_step: np.ndarray
     streams: list = field(default=None)
+    potentials_per_step: np.ndarray = field(default=None)
 
     @property
     def spikes(self):
@@ -65,7 +71,7 @@ def _record(streams, k, step, m):
     streams[k].append(np.stack([img, np.full_like(img, step), src, m[img, src]], axis=1))
 
 
-def run_codes(qnet, xq, record_events=False):
+def run_codes(qnet, xq, record_events=False, record_steps=False):
     """Simulate integer input codes ``xq`` of shape ``(N, n_inputs)``."""
     xq = np.asarray(xq, dtype=np.int64).reshape(len(xq), -1)
     if xq.shape[1] != qnet.n_inputs:
@@ -73,12 +79,17 @@ def run_codes(qnet, xq, record_events=False):
                          f"expects {qnet.n_inputs}")
     rules = coding_rules(qnet.coding)
     if qnet.coding.kind == "single_spike":
-        return _run_single_spike(qnet, xq, rules, record_events)
-    n, layers = len(xq), qnet.layers
+        return _run_single_spike(qnet, xq, rules, record_events, record_steps)
+    n, layers, coding = len(xq), qnet.layers, qnet.coding
+    steps = rules.steps(coding)
     events = np.zeros((n, len(layers)), dtype=np.int64)
     streams = [[] for _ in layers] if record_events else None
-    v = [np.full((n, l.n_out), rules.initial_membrane(l.threshold, qnet.coding) if l.spiking else 0,
-                 dtype=np.int64) for l in layers]
+    per_step = np.zeros((n, steps, layers[-1].n_out), dtype=np.int64) if record_steps else None
+    v = [np.full((n, l.n_out), rules.initial_membrane(l.threshold, coding, k) if l.spiking else 0,
+                 dtype=np.int64) for k, l in enumerate(layers)]
+    margins = qnet.early_exit.margins if qnet.early_exit is not None else None
+    active = np.ones((n, 1), dtype=bool)          # images that have not exited
+    exit_step = np.full(n, steps, dtype=np.int64)
 
     events[:, 0] = (xq != 0).sum(axis=1)
     if rules.static_input:
@@ -87,7 +98,7 @@ def run_codes(qnet, xq, record_events=False):
         if record_events:
             _record(streams, 0, 0, xq)
 
-    for t in range(1, rules.steps(qnet.coding) + 1):
+    for t in range(1, steps + 1):
         m = xq
         for k, layer in enumerate(layers):
             if k == 0 and rules.static_input:
@@ -98,23 +109,31 @@ def run_codes(qnet, xq, record_events=False):
                 if record_events and (k > 0 or not rules.static_input):
                     _record(streams, k, t, m)
                 drive = m @ layer.weight.T
-            v[k] += drive + layer.bias
+            v[k] = np.where(active, v[k] + drive + layer.bias, v[k])
             _check_range(v[k], layer.acc_bits, layer.name)
             if layer.spiking:
-                m, v[k] = rules.fire(v[k], layer.threshold, qnet.coding)
+                m, after = rules.fire(v[k], layer.threshold, coding, k)
+                m = m * active                   # an exited image sends nothing more
+                v[k] = np.where(active, after, v[k])
+        if record_steps:
+            per_step[:, t - 1] = v[-1]
+        if margins is not None and t < steps:
+            stop = active[:, 0] & (fixed.top2_margin(v[-1]) >= margins[t - 1])
+            exit_step[stop] = t
+            active[stop] = False
 
-    return _result(layers, v[-1], events, streams)
+    return _result(layers, v[-1], events, streams, exit_step, per_step)
 
 
-def _result(layers, potentials, events, streams):
+def _result(layers, potentials, events, streams, exit_step, per_step=None):
     fan_out = np.array([l.n_out for l in layers], dtype=np.int64)
     streams = ([np.concatenate(s) if s else np.zeros((0, 4), np.int64) for s in streams]
                if streams is not None else None)
     return GoldenResult(potentials, fixed.argmax_lowest(potentials, axis=1), events,
-                        events @ fan_out, streams)
+                        events @ fan_out, exit_step, streams, per_step)
 
 
-def _run_single_spike(qnet, xq, rules, record_events):
+def _run_single_spike(qnet, xq, rules, record_events, record_steps):
     """One window per layer: ``V = Σ m·g(k)·Wq + bq``, then at most one spike per neuron.
 
     A recorded event's ``step`` is its spike step ``k`` (1..W) within the sender's window.
@@ -132,13 +151,15 @@ def _run_single_spike(qnet, xq, rules, record_events):
         v = rules.drive(m, k, coding) @ layer.weight.T + layer.bias
         _check_range(v, layer.acc_bits, layer.name)
         if layer.spiking:
-            m, k = rules.fire(v, layer.threshold, coding)
-    return _result(layers, v, events, streams)
+            m, k = rules.fire(v, layer.threshold, coding, idx)
+    return _result(layers, v, events, streams, np.ones(n, dtype=np.int64),
+                   v[:, None, :].copy() if record_steps else None)
 
 
-def run(qnet, x, record_events=False):
+def run(qnet, x, record_events=False, record_steps=False):
     """Simulate a real-valued batch ``x`` (quantised with :meth:`QuantNetwork.quantise_input`)."""
-    return run_codes(qnet, qnet.quantise_input(x), record_events=record_events)
+    return run_codes(qnet, qnet.quantise_input(x), record_events=record_events,
+                     record_steps=record_steps)
 
 
 def quant_ann_logits(qnet, x):

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import fixed
 
-__all__ = ["IRError", "Dense", "Network", "RateCoding", "BurstCoding", "SingleSpikeCoding", "QuantLayer",
-           "QuantNetwork", "CODINGS"]
+__all__ = ["IRError", "Dense", "Network", "RateCoding", "BurstCoding", "SingleSpikeCoding", "EarlyExit",
+           "QuantLayer", "QuantNetwork", "CODINGS"]
 
 
 class IRError(ValueError):
@@ -176,28 +176,95 @@ class RateCoding:
 
 
 
+def _per_layer(value, what, check):
+    """An int or a tuple of ints (one per spiking layer), validated by ``check``; lists become tuples."""
+    if isinstance(value, (list, tuple)):
+        value = tuple(value)
+        if not value:
+            raise IRError(f"{what}: per-layer tuple is empty")
+        for v in value:
+            check(v)
+        return tuple(int(v) for v in value)
+    check(value)
+    return int(value)
+
+
 @dataclass(frozen=True)
 class BurstCoding:
-    """Burst spikes (methods.md §3): rate coding where a neuron may send up to ``max_burst``
-    spikes in one step.
+    """Burst spikes (methods.md §3) and their adaptive calibration, AdaFire + SSC (§4).
+
+    A neuron of spiking layer ``l`` sends up to ``Γ_l`` spikes in one step, each worth
+    ``ρ_l / Γ_l`` of its 1.0. ``Γ_l`` (``max_burst``) and ``ρ_l`` (``compression``) are one
+    value for every layer (plain burst coding) or a tuple with one entry per spiking layer
+    (AdaFire's per-layer burst budget ``φ_l`` and SSC's threshold multiplier, chosen by
+    :func:`snnhw.passes.search_adafire`).
 
     Parameters
     ----------
     timesteps : int
-    max_burst : int
-        ``Γ`` (a power of two): a spike is worth ``1/Γ`` and a neuron sends up to ``Γ`` in one
-        step (``Γ = 1`` is plain rate coding).
+    max_burst : int or tuple of int
+        ``Γ`` (powers of two in 1..16); ``Γ = 1, ρ = 1`` is plain rate coding.
+    compression : int or tuple of int
+        ``ρ`` in 1..16 (SSC): the spike threshold is ``ρ`` times finer-grained ``θ/Γ`` and each
+        spike carries ``m = ρ``.
     """
     timesteps: int = 4
-    max_burst: int = 4
+    max_burst: object = 4
+    compression: object = 1
     kind: str = field(default="burst", init=False)
 
     def __post_init__(self):
         if not isinstance(self.timesteps, (int, np.integer)) or not 1 <= self.timesteps <= 4096:
             raise IRError(f"burst coding: timesteps must be an integer in 1..4096, got {self.timesteps!r}")
-        if (not isinstance(self.max_burst, (int, np.integer)) or not 1 <= self.max_burst <= 16
-                or self.max_burst & (self.max_burst - 1)):
-            raise IRError(f"burst coding: max_burst must be a power of two in 1..16, got {self.max_burst!r}")
+
+        def check_burst(v):
+            if not isinstance(v, (int, np.integer)) or not 1 <= v <= 16 or v & (v - 1):
+                raise IRError(f"burst coding: max_burst must be a power of two in 1..16, got {v!r}")
+
+        def check_rho(v):
+            if not isinstance(v, (int, np.integer)) or not 1 <= v <= 16:
+                raise IRError(f"burst coding: compression must be an integer in 1..16, got {v!r}")
+
+        object.__setattr__(self, "max_burst", _per_layer(self.max_burst, "burst coding: max_burst", check_burst))
+        object.__setattr__(self, "compression", _per_layer(self.compression, "burst coding: compression", check_rho))
+
+    @property
+    def per_layer(self):
+        """Whether ``Γ`` or ``ρ`` differs per layer (an AdaFire/SSC configuration)."""
+        return isinstance(self.max_burst, tuple) or isinstance(self.compression, tuple)
+
+    def burst(self, layer):
+        """``Γ`` of spiking layer ``layer``."""
+        return self.max_burst[layer] if isinstance(self.max_burst, tuple) else self.max_burst
+
+    def rho(self, layer):
+        """``ρ`` of spiking layer ``layer``."""
+        return self.compression[layer] if isinstance(self.compression, tuple) else self.compression
+
+    def check_layers(self, n_spiking):
+        """Raise :class:`IRError` unless every per-layer tuple has ``n_spiking`` entries."""
+        for what, v in (("max_burst", self.max_burst), ("compression", self.compression)):
+            if isinstance(v, tuple) and len(v) != n_spiking:
+                raise IRError(f"burst coding: {what} has {len(v)} values for {n_spiking} spiking layers")
+
+
+@dataclass(frozen=True)
+class EarlyExit:
+    """IAT early exit (methods.md §4), integer rule: after step ``t`` the inference stops when
+    ``top1 − top2 ≥ margins[t−1]`` over the accumulated output potentials (ties give 0).
+
+    Parameters
+    ----------
+    margins : tuple of int
+        One per step ``1..T`` (``T`` = the coding's timesteps); the last step always ends.
+    """
+    margins: tuple
+
+    def __post_init__(self):
+        m = tuple(self.margins)
+        if not m or any(not isinstance(v, (int, np.integer)) or v < 0 for v in m):
+            raise IRError(f"early exit: margins must be non-negative integers, got {self.margins!r}")
+        object.__setattr__(self, "margins", tuple(int(v) for v in m))
 
 
 @dataclass(frozen=True)
@@ -296,6 +363,8 @@ class QuantNetwork:
     coding : coding config (e.g. :class:`RateCoding`)
     calibration : dict
         Provenance: per-layer ``λ``, percentile, saturated weights, etc. (JSON-able).
+    early_exit : :class:`EarlyExit`, optional
+        IAT: stop an image once its output is confident (multi-step codings only).
     """
     name: str
     input_shape: tuple
@@ -305,6 +374,7 @@ class QuantNetwork:
     layers: tuple
     coding: object
     calibration: dict = field(default_factory=dict)
+    early_exit: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
@@ -319,6 +389,16 @@ class QuantNetwork:
             n = layer.n_out
         if any(not l.spiking for l in self.layers[:-1]) or self.layers[-1].spiking:
             raise IRError("only the last layer may be (and must be) non-spiking")
+        if hasattr(self.coding, "check_layers"):
+            self.coding.check_layers(len(self.layers) - 1)
+        if self.early_exit is not None:
+            steps = getattr(self.coding, "timesteps", None)
+            if self.coding.kind not in ("rate", "burst"):
+                raise IRError(f"early exit needs a multi-step coding (rate or burst), not {self.coding.kind!r}")
+            if len(self.early_exit.margins) != steps:
+                raise IRError(f"early exit: {len(self.early_exit.margins)} margins for {steps} timesteps")
+            if len(self.layers) < 2 or self.n_outputs < 2:
+                raise IRError("early exit needs at least one hidden layer and two outputs")
 
     @property
     def n_inputs(self):
@@ -353,6 +433,7 @@ class QuantNetwork:
             "input_scale": self.input_scale,
             "coding": dataclasses.asdict(self.coding),
             "calibration": self.calibration,
+            "early_exit": None if self.early_exit is None else list(self.early_exit.margins),
             "layers": [{"name": l.name, "threshold": l.threshold, "weight_bits": l.weight_bits,
                         "spiking": l.spiking, "acc_bits": l.acc_bits, "current_bits": l.current_bits}
                        for l in self.layers],
@@ -386,4 +467,5 @@ class QuantNetwork:
         return cls(name=meta["name"], input_shape=tuple(meta["input_shape"]),
                    input_bits=meta["input_bits"], input_signed=meta["input_signed"],
                    input_scale=meta["input_scale"], layers=layers,
-                   coding=CODINGS[kind](**coding), calibration=meta["calibration"])
+                   coding=CODINGS[kind](**coding), calibration=meta["calibration"],
+                   early_exit=None if meta.get("early_exit") is None else EarlyExit(tuple(meta["early_exit"])))

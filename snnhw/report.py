@@ -15,13 +15,19 @@ from . import __version__, golden
 from .build import balance_lanes, build, event_bound, write_vectors
 from .data import load_dataset
 from .frontend import from_torch
-from .ir import CODINGS, BurstCoding, RateCoding
-from .passes import choose_coding, convert, search_phase_coding
+from . import fixed
+from .ir import BurstCoding, RateCoding
+from .passes import (CODING_CHOICES, calibrate_early_exit, choose_coding, convert, search_adafire,
+                     search_phase_coding)
+from .passes.adafire import spike_ops
+from .passes.early_exit import apply_exit, entropy_confidence
 
 __all__ = ["run_report", "write_markdown", "DEFAULT_SWEEP"]
 
 #: Timesteps of the accuracy-vs-T table.
 DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32, 64)
+#: Timesteps of the burst / AdaFire / SSC / IAT side-by-side table (each point runs the searches).
+BURST_SWEEP = (1, 2, 4, 8)
 
 
 class _Quiet:
@@ -43,10 +49,11 @@ def _accuracy(pred, y):
 
 
 def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None, base=None,
-               threshold_shift=True, negative_spikes=None, max_burst=None, sweep=DEFAULT_SWEEP,
-               weight_bits=8, input_bits=8, percentile=99.9, lanes=1, simulator="verilator",
-               rtl_images=None, boards=("icebreaker", "ulx3s"), results_dir="results",
-               build_root="build", progress=None, weights=None, stream_images=100):
+               threshold_shift=True, negative_spikes=None, max_burst=None, ssc=True, iat=None,
+               sweep=DEFAULT_SWEEP, weight_bits=8, input_bits=8, percentile=99.9, lanes=1,
+               simulator="verilator", rtl_images=None, boards=("icebreaker", "ulx3s"),
+               results_dir="results", build_root="build", progress=None, weights=None,
+               stream_images=100):
     """Measure one model under one coding; returns the report dict (also written to disk).
 
     Parameters
@@ -59,6 +66,9 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     window, base, threshold_shift, negative_spikes
         Single-spike coding: missing ``window``/``base`` are searched on calibration data
         (:func:`snnhw.passes.choose_coding`).
+    max_burst, ssc : burst / AdaFire options (``Γ`` of plain burst coding; SSC on or off)
+    iat : bool, optional
+        Calibrate the IAT early exit and build it (default: on for ``adafire`` only).
     sweep : tuple of int
         ``T`` values of the rate-coding accuracy table (also the single-spike report's
         rate baseline).
@@ -76,8 +86,10 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     from .sim import simulate_rtl
 
     progress = progress or _Quiet()
-    if coding not in CODINGS:
-        raise ValueError(f"unknown coding {coding!r}; available: {', '.join(CODINGS)}")
+    if coding not in CODING_CHOICES:
+        raise ValueError(f"unknown coding {coding!r}; available: {', '.join(CODING_CHOICES)}")
+    if iat is None:
+        iat = coding == "adafire"
     t_start = time.time()
     progress.step("load model and data")
     module, name, dataset = load_torch_model(model, weights)
@@ -89,19 +101,29 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     progress.step("choose coding parameters and quantise")
     cfg, search = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
                                 base=base, threshold_shift=threshold_shift,
-                                negative_spikes=negative_spikes, max_burst=max_burst, **opts)
+                                negative_spikes=negative_spikes, max_burst=max_burst, ssc=ssc, **opts)
     qnet = convert(net, x_tr, cfg, **opts)
+    exit_info = None
+    if iat:
+        progress.step("calibrate the IAT early exit")
+        qnet, exit_info = calibrate_early_exit(qnet, x_tr)
     acc_quant = _accuracy(golden.quant_ann_logits(qnet, x_te).argmax(1), y_te)
 
     progress.step("golden model: accuracy tables")
+    burst_family = coding in ("burst", "adafire")
     rate_rows = _rate_sweep(net, x_tr, x_te, y_te, sweep, opts,
-                            extra=(cfg.timesteps,) if coding == "rate" else ())
-    if coding == "burst":       # the same table for burst coding, rate's beside it
+                            extra=(cfg.timesteps,) if coding in ("rate", "burst", "adafire") else ())
+    if burst_family:            # the same table for burst coding, rate's beside it
+        gamma = max_burst or BurstCoding.max_burst
         burst_rows = _rate_sweep(net, x_tr, x_te, y_te, sweep, opts, extra=(cfg.timesteps,),
-                                 make=lambda t: BurstCoding(t, cfg.max_burst))
+                                 make=lambda t: BurstCoding(t, gamma))
     extra = {}
     if coding == "single_spike":
         extra = _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, opts)
+    if burst_family:
+        progress.step("golden model: burst / AdaFire / SSC / IAT side by side")
+        extra = _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, burst_rows,
+                                     opts, qnet, exit_info, search if coding == "adafire" else None)
     g = golden.run(qnet, x_te)
     ann_macs = int(sum(l.n_in * l.n_out for l in qnet.layers))
 
@@ -137,6 +159,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "accuracy_float": acc_float, "accuracy_quant": acc_quant,
         "accuracy_snn": _accuracy(g.predicted, y_te),
         "timesteps": cfg.window if coding == "single_spike" else cfg.timesteps,
+        "mean_exit_step": round(float(g.exit_step.mean()), 4),
         "coding_config": {k: v for k, v in vars(cfg).items()},
         "weight_bits": weight_bits, "input_bits": input_bits, "percentile": percentile,
         "lanes": [layer["lanes"] for layer in man["layers"]],
@@ -144,6 +167,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "rtl_simulator": simulator, "rtl_images": int(run.images),
         "rtl_mismatches": int(differ.sum()), "rtl_testbench_passed": bool(run.passed),
         "spikes_per_image": round(float(g.spikes.mean()), 2),
+        "spike_ops_per_image": round(float(spike_ops(g, qnet).mean()), 2),
         "events_per_stream_per_image": [round(float(v), 2) for v in g.events.mean(axis=0)],
         "synaptic_ops_per_image": round(float(g.synaptic_ops.mean()), 2),
         "ann_macs_per_image": ann_macs,
@@ -160,8 +184,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "streaming_throughput_gain": round(float(run.cycles[:n_stream].sum())
                                            / max(1, srun.total_cycles), 4),
         "accuracy_vs_timesteps": (rate_rows if coding == "rate" else
-                                  burst_rows if coding == "burst" else None),
-        **({"rate_accuracy_vs_timesteps": rate_rows} if coding == "burst" else {}),
+                                  burst_rows if burst_family else None),
+        **({"rate_accuracy_vs_timesteps": rate_rows} if burst_family else {}),
         **extra,
         "verilog_sha256": man["verilog_sha256"],
         "boards": {},
@@ -210,6 +234,86 @@ def _rate_sweep(net, x_tr, x_te, y_te, sweep, opts, extra=(), make=RateCoding):
                      "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2),
                      "synaptic_ops_input_every_step": round(float(per_step_input.mean()), 2)})
     return rows
+
+
+def _golden_row(q, x_te, y_te):
+    r = golden.run(q, x_te)
+    return {"accuracy_snn": _accuracy(r.predicted, y_te),
+            "spikes_per_image": round(float(r.spikes.mean()), 2),
+            "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2),
+            "spike_ops_per_image": round(float(spike_ops(r, q).mean()), 2),
+            "mean_exit_step": round(float(r.exit_step.mean()), 4)}
+
+
+def _exit_rows(q, exit_info, x_te, y_te):
+    """The integer IAT rule (golden model, as built) and the paper's float entropy rule."""
+    full = golden.run(q.replace(early_exit=None), x_te, record_steps=True)
+    pred = fixed.argmax_lowest(full.potentials_per_step, axis=2)
+    conf = entropy_confidence(full.potentials_per_step, q.layers[-1].threshold)
+    f_steps, f_pred = apply_exit(conf, pred, exit_info["entropy_thresholds"])
+    integer = _golden_row(q, x_te, y_te)
+    steps = q.coding.timesteps
+    return {
+        "integer_rule": integer,
+        "float_entropy_rule": {"accuracy_snn": _accuracy(f_pred, y_te),
+                               "mean_exit_step": round(float(f_steps.mean()), 4)},
+        "no_exit": {"accuracy_snn": _accuracy(full.predicted, y_te), "mean_exit_step": steps,
+                    "synaptic_ops_per_image": round(float(full.synaptic_ops.mean()), 2)},
+        "steps_cut": round(1 - integer["mean_exit_step"] / steps, 4),
+        "accuracy_cost": round(_accuracy(full.predicted, y_te) - integer["accuracy_snn"], 4),
+    }
+
+
+def _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, burst_rows, opts,
+                         qnet, exit_info, search):
+    """Rate, burst, AdaFire, AdaFire + SSC and + IAT side by side, and the headline comparison
+    of the built design's ``T``."""
+    t_built = cfg.timesteps
+    rate_by_t = {row["timesteps"]: row for row in rate_rows}
+    side = []
+    for t in sorted(set(BURST_SWEEP) | {t_built}):
+        row = {"timesteps": t}
+        if t in rate_by_t:
+            row["rate"] = {k: rate_by_t[t][k] for k in ("accuracy_snn", "spikes_per_image",
+                                                         "synaptic_ops_per_image")}
+        row["burst"] = _golden_row(convert(net, x_tr, BurstCoding(t, gamma), **opts), x_te, y_te)
+        for name, rhos in (("adafire", (1,)), ("adafire_ssc", None)):
+            c, _ = search_adafire(net, x_tr, y_tr, t, baseline_burst=gamma, rhos=rhos, **opts)
+            q = convert(net, x_tr, c, **opts)
+            row[name] = dict(_golden_row(q, x_te, y_te), max_burst=list(c.max_burst),
+                             compression=list(c.compression))
+            if name == "adafire_ssc" and t > 1:
+                qe, info = calibrate_early_exit(q, x_tr)
+                rows = _exit_rows(qe, info, x_te, y_te)
+                row["adafire_ssc_iat"] = dict(rows["integer_rule"],
+                                              float_rule_accuracy=rows["float_entropy_rule"]["accuracy_snn"],
+                                              float_rule_mean_exit_step=rows["float_entropy_rule"]["mean_exit_step"])
+        side.append(row)
+
+    built = next(row for row in side if row["timesteps"] == t_built)
+    burst, ada = built["burst"], built["adafire_ssc"]
+    reach = [row for row in rate_rows if row["accuracy_snn"] >= burst["accuracy_snn"]]
+    out = {
+        "accuracy_vs_timesteps_side_by_side": side,
+        "burst_comparison": {
+            "timesteps": t_built, "baseline_max_burst": gamma,
+            "burst": burst, "adafire_ssc": ada,
+            "synaptic_ops_cut": round(1 - ada["synaptic_ops_per_image"] / burst["synaptic_ops_per_image"], 4),
+            "spike_ops_cut": round(1 - ada["spike_ops_per_image"] / max(burst["spike_ops_per_image"], 1e-9), 4),
+            "accuracy_cost": round(burst["accuracy_snn"] - ada["accuracy_snn"], 4),
+            "rate_timesteps_for_burst_accuracy": (min(r["timesteps"] for r in reach) if reach else None),
+            "rate_over_burst_timesteps": (round(min(r["timesteps"] for r in reach) / t_built, 3)
+                                          if reach else None),
+        },
+    }
+    if search is not None:
+        out["adafire"] = {"max_burst": list(cfg.max_burst) if isinstance(cfg.max_burst, tuple) else cfg.max_burst,
+                          "compression": (list(cfg.compression) if isinstance(cfg.compression, tuple)
+                                          else cfg.compression),
+                          "search": search}
+    if exit_info is not None:
+        out["early_exit"] = dict(exit_info, **_exit_rows(qnet, exit_info, x_te, y_te))
+    return out
 
 
 def _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, opts):
@@ -262,6 +366,51 @@ def _single_spike_tables(net, x_tr, y_tr, x_te, y_te, cfg, search, rate_rows, op
     }
 
 
+def _burst_markdown(r):
+    c = r["burst_comparison"]
+    lines = ["", f"## Burst (Γ = {c['baseline_max_burst']}) vs AdaFire + SSC at T = {c['timesteps']} "
+             "(golden model, test set)", "",
+             "| | accuracy | spikes/image | synaptic ops/image | spike-driven ops/image |", "|---|---|---|---|---|"]
+    for name in ("burst", "adafire_ssc"):
+        row = c[name]
+        lines.append(f"| {name} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
+                     f"{row['synaptic_ops_per_image']} | {row['spike_ops_per_image']} |")
+    lines += ["", f"AdaFire + SSC: synaptic ops cut {c['synaptic_ops_cut']}, spike-driven ops cut "
+              f"{c['spike_ops_cut']}, accuracy cost {c['accuracy_cost']}. Rate coding needs "
+              f"T = {c['rate_timesteps_for_burst_accuracy']} for burst's accuracy "
+              f"({c['rate_over_burst_timesteps']}× the timesteps)."]
+    if "adafire" in r:
+        lines += ["", f"AdaFire + SSC choice: Γ_l = {r['adafire']['max_burst']}, ρ_l = {r['adafire']['compression']}."]
+    if "early_exit" in r:
+        e = r["early_exit"]
+        lines += ["", "## IAT early exit (test set)", "",
+                  "| rule | accuracy | mean exit step |", "|---|---|---|",
+                  f"| no exit | {e['no_exit']['accuracy_snn']} | {e['no_exit']['mean_exit_step']} |",
+                  f"| integer margin (built) | {e['integer_rule']['accuracy_snn']} | {e['integer_rule']['mean_exit_step']} |",
+                  f"| float entropy (reference) | {e['float_entropy_rule']['accuracy_snn']} | "
+                  f"{e['float_entropy_rule']['mean_exit_step']} |", "",
+                  f"Margins per step: {e['margins']}; steps cut {e['steps_cut']}, accuracy cost {e['accuracy_cost']}."]
+    lines += ["", "## Accuracy vs timesteps: rate, burst, AdaFire, + SSC, + IAT (golden model, test set)", "",
+              "| T | rate | burst | burst ops | AdaFire | AdaFire ops | +SSC | +SSC ops | Γ_l / ρ_l | +IAT | "
+              "+IAT mean steps | float-rule IAT | float-rule steps |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in r["accuracy_vs_timesteps_side_by_side"]:
+        rate = row.get("rate", {}).get("accuracy_snn", "")
+        b, a, s = row["burst"], row["adafire"], row["adafire_ssc"]
+        i = row.get("adafire_ssc_iat", {})
+        lines.append(f"| {row['timesteps']} | {rate} | {b['accuracy_snn']} | {b['synaptic_ops_per_image']} | "
+                     f"{a['accuracy_snn']} | {a['synaptic_ops_per_image']} | {s['accuracy_snn']} | "
+                     f"{s['synaptic_ops_per_image']} | {s['max_burst']} / {s['compression']} | "
+                     f"{i.get('accuracy_snn', '')} | {i.get('mean_exit_step', '')} | "
+                     f"{i.get('float_rule_accuracy', '')} | {i.get('float_rule_mean_exit_step', '')} |")
+    lines += ["", "## Burst coding: accuracy vs timesteps", "",
+              "| T | accuracy | events/image | synaptic ops/image |", "|---|---|---|---|"]
+    for row in r["accuracy_vs_timesteps"]:
+        lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
+                     f"{row['synaptic_ops_per_image']} |")
+    return lines
+
+
 def write_markdown(r):
     """A human-readable version of a report dict."""
     lines = [f"# {r['model']} — {r['coding']} coding", "",
@@ -269,18 +418,14 @@ def write_markdown(r):
              f"`{r['split']['rule']}`).", "",
              "| metric | value |", "|---|---|"]
     for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator",
-                "rtl_images", "rtl_mismatches", "spikes_per_image", "synaptic_ops_per_image",
-                "ann_macs_per_image", "synaptic_ops_vs_ann_macs", "cycles_per_image",
+                "mean_exit_step", "rtl_images", "rtl_mismatches", "spikes_per_image",
+                "synaptic_ops_per_image", "spike_ops_per_image", "ann_macs_per_image", "synaptic_ops_vs_ann_macs", "cycles_per_image",
                 "event_bound_cycles", "cycles_over_event_bound", "stream_images", "stream_mismatches",
                 "stream_cycles_per_image", "sequential_cycles_per_image", "streaming_throughput_gain"):
         lines.append(f"| `{key}` | {r[key]} |")
     rate_rows = r.get("rate_accuracy_vs_timesteps") or r.get("accuracy_vs_timesteps") or []
-    if r["coding"] == "burst":
-        lines += ["", f"## Burst coding (Γ = {r['coding_config']['max_burst']}): accuracy vs timesteps", "",
-                  "| T | accuracy | events/image | synaptic ops/image |", "|---|---|---|---|"]
-        for row in r["accuracy_vs_timesteps"]:
-            lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
-                         f"{row['synaptic_ops_per_image']} |")
+    if r["coding"] in ("burst", "adafire"):
+        lines += _burst_markdown(r)
     if r["coding"] == "single_spike":
         sel = r["coding_search"]["selected"]
         lines += ["", f"Selected: base {sel['base']}, window {sel['window']} ({sel['by']}).", "",

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from snnhw import golden
 from snnhw.ir import Dense, Network, RateCoding
 from snnhw.passes import convert
 
@@ -33,3 +34,16 @@ def random_qnet(seed, sizes=(6, 5, 3), timesteps=4, signed_input=False, weight_b
     return convert(net, x, coding, weight_bits=weight_bits, input_bits=input_bits), x
 
 
+def margins_for(q, codes):
+    """Margins that split the images: at the first step where their margins differ, those
+    at or above the median image's margin (exactly equal included) exit; the rest two steps
+    later. Returns ``(margins, expected steps)``."""
+    from snnhw.fixed import top2_margin
+    g = golden.run_codes(q, codes, record_steps=True)
+    marg = top2_margin(g.potentials_per_step)
+    mid = np.sort(marg, axis=0)[len(marg) // 2]
+    t = next(t for t in range(marg.shape[1]) if mid[t] > marg[:, t].min())
+    never = 1 << 30
+    margins = [never] * q.coding.timesteps
+    margins[t], margins[t + 2] = int(mid[t]), 0
+    return tuple(margins), {t + 1, t + 3}

@@ -7,7 +7,7 @@ from amaranth.sim import Simulator
 from snnhw import golden
 from snnhw.hw.accelerator import SNNAccelerator
 from snnhw.ir import BurstCoding, SingleSpikeCoding
-from netgen import random_qnet
+from netgen import margins_for, random_qnet
 
 
 def run_accelerator(q, codes, lanes, streaming=False):
@@ -65,6 +65,7 @@ def assert_equals_golden(q, regs, g):
     np.testing.assert_array_equal(regs[:, :n_out], g.potentials)
     np.testing.assert_array_equal(regs[:, n_out], g.predicted)
     np.testing.assert_array_equal(regs[:, n_out + 2:n_out + 2 + n_layers], g.events)
+    np.testing.assert_array_equal(regs[:, n_out + 2 + n_layers], g.exit_step)
 
 
 @pytest.mark.parametrize("seed,sizes,steps,signed,lanes,streaming", [
@@ -103,3 +104,22 @@ def test_other_codings_equal_golden(seed, sizes, coding, signed, lanes, streamin
         assert (golden.run_codes(q, codes, record_events=True).streams[1][:, 3] > 1).any()
     if signed and getattr(coding, "negative_spikes", False):
         assert (golden.run_codes(q, codes, record_events=True).streams[0][:, 3] < 0).any()
+
+
+@pytest.mark.parametrize("seed,sizes,coding,signed,lanes,streaming", [
+    (20, (6, 9, 4), BurstCoding(6, 2), False, 1, False),
+    (21, (7, 10, 6, 3), BurstCoding(6, (4, 2), (1, 3)), True, (2, 1, 2), True),   # AdaFire + SSC
+    (22, (5, 8, 3), None, False, (2, 1), True),                                    # rate coding
+])
+def test_early_exit_equals_golden(seed, sizes, coding, signed, lanes, streaming):
+    """IAT: the exit step, potentials frozen at it, and the events sent up to it == golden."""
+    from snnhw.ir import EarlyExit
+
+    q, x = random_qnet(seed, sizes, timesteps=6, signed_input=signed, coding=coding)
+    codes = q.quantise_input(x[:8])
+    margins, steps = margins_for(q, codes)
+    q = q.replace(early_exit=EarlyExit(margins))
+    g = golden.run_codes(q, codes)
+    assert set(g.exit_step.tolist()) == steps
+    regs = run_accelerator(q, codes, lanes, streaming)
+    assert_equals_golden(q, regs, g)

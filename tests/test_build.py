@@ -22,7 +22,8 @@ def test_manifest_describes_design(tmp_path):
     assert [l["lanes"] for l in m["layers"]] == [4, 1]
     assert [l["acc_bits"] for l in m["layers"]] == [l.acc_bits for l in q.layers]
     assert m["readout"]["predicted"] == 4 and m["readout"]["events[1]"] == 7
-    assert m["readout_depth"] == 4 + 2 + 2
+    assert m["readout"]["exit_step"] == 8
+    assert m["readout_depth"] == 4 + 2 + 2 + 1
     assert len(m["verilog_sha256"]) == 64
 
 

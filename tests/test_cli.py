@@ -41,7 +41,10 @@ def test_bits_out_of_range(tmp_path):
 def test_unknown_model():
     res = CliRunner().invoke(main, ["convert", "--model", "nope"])
     assert res.exit_code == 1
-    assert "model 'nope': not a bundled model (digits_mlp, digits_mlp3)" in res.output
+    from snnhw.models import bundled_models
+    names = ", ".join(bundled_models())
+    assert "digits_mlp" in names
+    assert f"Error: model 'nope': not a bundled model ({names}), a .py file with build_model(), or a pickled .pt module" in res.output
 
 
 def test_build_bad_lanes(tmp_path):

@@ -9,12 +9,17 @@ from netgen import random_qnet
 
 def reference(q, codes):
     """Loop over events and neurons one at a time, straight from the written semantics
-    (rate coding, and burst coding: spikes worth 1/Γ, up to Γ per step)."""
+    (rate coding; burst coding with per-layer Γ and ρ: spikes worth ρ/Γ, up to Γ per step;
+    IAT: stop after step t when top1 − top2 of the output potentials reaches margin t)."""
     T = q.coding.timesteps
-    G = getattr(q.coding, "max_burst", 1)
-    pots, events = [], []
+    burst = q.coding.kind == "burst"
+    G = [q.coding.burst(k) if burst else 1 for k in range(len(q.layers) - 1)]
+    R = [q.coding.rho(k) if burst else 1 for k in range(len(q.layers) - 1)]
+    margins = q.early_exit.margins if q.early_exit is not None else None
+    pots, events, exits = [], [], []
     for x in codes:
-        V = [[(l.threshold // G // 2) if l.spiking else 0 for _ in range(l.n_out)] for l in q.layers]
+        V = [[(R[k] * (l.threshold // G[k]) // 2) if l.spiking else 0 for _ in range(l.n_out)]
+             for k, l in enumerate(q.layers)]
         counts = [0] * len(q.layers)
         C = [0] * q.layers[0].n_out
         for i, xi in enumerate(x):              # step 0: one event per non-zero input
@@ -22,7 +27,7 @@ def reference(q, codes):
                 counts[0] += 1
                 for j in range(q.layers[0].n_out):
                     C[j] += int(xi) * int(q.layers[0].weight[j, i])
-        for t in range(T):
+        for t in range(1, T + 1):
             spikes = None
             for k, l in enumerate(q.layers):
                 if k == 0:
@@ -38,16 +43,20 @@ def reference(q, codes):
                 for j in range(l.n_out):
                     V[k][j] += int(l.bias[j])
                     if l.spiking:
-                        ts = l.threshold // G
+                        ts = R[k] * (l.threshold // G[k])
                         s = 0
-                        while s < G and V[k][j] >= ts:
+                        while s < G[k] and V[k][j] >= ts:
                             V[k][j] -= ts
                             s += 1
-                        out.append(s)
+                        out.append(s * R[k])
                 spikes = out
+            ranked = sorted(V[-1], reverse=True)
+            if margins is not None and t < T and ranked[0] - ranked[1] >= margins[t - 1]:
+                break
         pots.append(V[-1])
         events.append(counts)
-    return np.array(pots), np.array(events)
+        exits.append(t)
+    return np.array(pots), np.array(events), np.array(exits)
 
 
 @settings(max_examples=40, deadline=None)
@@ -59,14 +68,36 @@ def test_golden_equals_reference(seed, steps, signed, sizes, burst):
     q, x = random_qnet(seed, tuple(sizes), timesteps=steps, signed_input=signed, coding=coding)
     codes = q.quantise_input(x[:6])
     g = golden.run_codes(q, codes, record_events=True)
-    pots, events = reference(q, codes)
+    pots, events, exits = reference(q, codes)
     np.testing.assert_array_equal(g.potentials, pots)
     np.testing.assert_array_equal(g.events, events)
+    np.testing.assert_array_equal(g.exit_step, exits)
     np.testing.assert_array_equal(g.predicted, np.argmax(pots, axis=1))
     for k, s in enumerate(g.streams):          # recorded events agree with the counters
         assert len(s) == g.events[:, k].sum()
     fan_out = np.array([l.n_out for l in q.layers])
     np.testing.assert_array_equal(g.synaptic_ops, events @ fan_out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**6), st.integers(2, 10), st.booleans(),
+       st.lists(st.integers(2, 8), min_size=3, max_size=4), st.data())
+def test_adafire_ssc_early_exit_equals_reference(seed, steps, signed, sizes, data):
+    """Per-layer Γ (AdaFire) and ρ (SSC), and IAT early exit, against the reference."""
+    from snnhw.ir import BurstCoding, EarlyExit
+    n_spiking = len(sizes) - 2
+    bursts = tuple(data.draw(st.sampled_from([1, 2, 4, 8])) for _ in range(n_spiking))
+    rhos = tuple(data.draw(st.integers(1, 10)) for _ in range(n_spiking))
+    q, x = random_qnet(seed, tuple(sizes), signed_input=signed, coding=BurstCoding(steps, bursts, rhos))
+    margins = tuple(data.draw(st.integers(0, 400)) for _ in range(steps))
+    q = q.replace(early_exit=EarlyExit(margins))
+    codes = q.quantise_input(x[:6])
+    g = golden.run_codes(q, codes, record_events=True, record_steps=True)
+    pots, events, exits = reference(q, codes)
+    np.testing.assert_array_equal(g.potentials, pots)
+    np.testing.assert_array_equal(g.events, events)
+    np.testing.assert_array_equal(g.exit_step, exits)
+    np.testing.assert_array_equal(g.potentials_per_step[np.arange(len(codes)), g.exit_step - 1], pots)
 
 
 def test_snn_tracks_quantised_ann(digits_qnet):

@@ -407,7 +407,7 @@ def test_host_link_real_core():
     codes = q.quantise_input(x[:2])
     g = golden.run_codes(q, codes)
     n_out, n_layers = q.n_outputs, len(q.layers)
-    assert core.readout_depth == n_out + 2 + n_layers
+    assert core.readout_depth == n_out + 2 + n_layers + 1
 
     def check(ctx):
         assert ctx.get(core.busy) == 0
@@ -421,7 +421,8 @@ def test_host_link_real_core():
     assert words[:, :n_out].tolist() == g.potentials.tolist()
     assert words[:, n_out].tolist() == g.predicted.tolist()
     assert (words[:, n_out + 1] > 0).all()
-    assert words[:, n_out + 2:].tolist() == g.events.tolist()
+    assert words[:, n_out + 2:n_out + 2 + n_layers].tolist() == g.events.tolist()
+    assert words[:, -1].tolist() == g.exit_step.tolist()
 
 
 class PipelinedCore(wiring.Component):

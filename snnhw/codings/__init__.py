@@ -10,8 +10,8 @@ A coding module provides
 * ``event_max(coding, k, input_levels)`` — the largest ``|m · g|`` of one such event (the
   width bound);
 * ``resets_by_subtraction`` — whether a firing neuron keeps its residue;
-* ``initial_membrane(theta, coding)`` — a spiking neuron's membrane at the start of an image;
-* ``fire(v, theta, coding)`` — the golden fire rule.
+* ``initial_membrane(theta, coding, layer)`` — a spiking neuron's membrane at the start of an image;
+* ``fire(v, theta, coding, layer)`` — the golden fire rule of spiking layer ``layer``.
 
 The matching hardware fire unit lives in :mod:`snnhw.hw.fire`.
 """

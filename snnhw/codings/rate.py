@@ -20,8 +20,6 @@ def steps(coding):
     return coding.timesteps
 
 
-
-
 def event_unit(coding, layer_index, input_levels):
     """Integer a full-scale (1.0) event into layer ``layer_index`` brings: the input code
     ``L`` for the first layer (analogue current), 1 (one spike) after it."""
@@ -33,11 +31,11 @@ def event_max(coding, layer_index, input_levels):
     return event_unit(coding, layer_index, input_levels)
 
 
-def initial_membrane(threshold, coding=None):
+def initial_membrane(threshold, coding=None, layer=0):
     return fixed.initial_membrane(threshold)
 
 
-def fire(v, theta, coding=None):
+def fire(v, theta, coding=None, layer=0):
     """Golden rate fire rule: returns ``(m, v_after)`` (int64 arrays)."""
     m = (v >= theta).astype(np.int64)
     return m, v - m * theta

@@ -25,8 +25,6 @@ def steps(coding):
     return 1
 
 
-
-
 def event_unit(coding, layer_index, input_levels):
     """Integer a full-scale (1.0) event brings: ``g(1)``, the input included (it is spike-coded)."""
     return int(gains(coding)[0])
@@ -37,7 +35,7 @@ def event_max(coding, layer_index, input_levels):
     return event_unit(coding, layer_index, input_levels)
 
 
-def initial_membrane(threshold, coding=None):
+def initial_membrane(threshold, coding=None, layer=0):
     return 0
 
 
@@ -49,7 +47,7 @@ def levels(threshold, coding):
     return fixed.phase_levels(threshold, coding.base, coding.window, coding.threshold_shift)
 
 
-def fire(v, threshold, coding):
+def fire(v, threshold, coding, layer=0):
     """Golden single-spike fire rule: returns ``(m, k)`` int64 arrays (``k = 0``: no spike)."""
     lv = levels(threshold, coding)
     v = np.asarray(v, dtype=np.int64)

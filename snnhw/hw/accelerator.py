@@ -37,6 +37,7 @@ def readout_map(qnet):
     regs["cycles"] = n_out + 1
     for k in range(len(qnet.layers)):
         regs[f"events[{k}]"] = n_out + 2 + k
+    regs["exit_step"] = n_out + 2 + len(qnet.layers)
     return regs
 
 
@@ -59,7 +60,8 @@ class SNNAccelerator(wiring.Component):
     ack : In(1)       one-cycle pulse: drop that result (the next image's follows)
     busy : Out(1)     at least one image accepted and not yet acknowledged
     rd_addr : In; rd_data : Out(signed(32))  readout registers of the result, one cycle latency
-                      (:func:`readout_map`: potentials, predicted class, cycles, events per stream)
+                      (:func:`readout_map`: potentials, predicted class, cycles, events per
+                      stream, exit step)
     """
     #: Images in flight (accepted, result not yet acknowledged) at most.
     MAX_IN_FLIGHT = 4
@@ -87,12 +89,17 @@ class SNNAccelerator(wiring.Component):
         gains = self.rules.gains(qnet.coding) if hasattr(self.rules, "gains") else None
         self.encoder = InputEncoder(self.n_inputs, self.in_shape, input_unit_for(qnet))
         m_in = self.encoder.unit.m_shape
+        iat = qnet.early_exit is not None
         for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
-            fu = fire_unit_for(layer, qnet.coding)
+            fu = fire_unit_for(layer, qnet.coding, k)
+            static = k == 0 and self.rules.static_input
             self.engines.append(LayerEngine(
-                layer, fu, p, steps, m_in, static_input=(k == 0 and self.rules.static_input),
+                layer, fu, p, steps, m_in, static_input=static,
                 hold=(k == n - 1), gains=gains,
-                initial_membrane=self.rules.initial_membrane(layer.threshold, qnet.coding)))
+                initial_membrane=(self.rules.initial_membrane(layer.threshold, qnet.coding, k)
+                                  if layer.spiking else 0),
+                wait_decision=iat and static,
+                exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None))
             m_in = fu.m_shape
         #: Multipliers wider than a gate or a negation (for DSP mapping).
         self.multipliers = sum(e.synapse.multipliers for e in self.engines)
@@ -128,6 +135,10 @@ class SNNAccelerator(wiring.Component):
                          src.out_room.eq(eng.inp_room)]
         last = self.engines[-1]
         m.d.comb += last.out_room.eq(1)        # the output layer emits nothing
+        if self.qnet.early_exit is not None:   # IAT: the output layer's decisions step the first
+            first = self.engines[0]
+            m.d.comb += [first.decision_valid.eq(last.decision_valid),
+                         first.decision_exit.eq(last.decision_exit)]
         n_out = self.qnet.n_outputs
 
         cycles = Signal(32)
@@ -179,7 +190,7 @@ class SNNAccelerator(wiring.Component):
                 m.next = "WAIT"
 
         # readout registers
-        regs = [predicted, cycles] + [e.count for e in self.engines]
+        regs = [predicted, cycles] + [e.count for e in self.engines] + [last.steps_done]
         is_pot = Signal()
         reg_data = Signal(signed(fixed.READOUT_BITS))
         m.d.sync += is_pot.eq(self.rd_addr < n_out)

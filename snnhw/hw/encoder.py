@@ -10,8 +10,8 @@ __all__ = ["InputEncoder"]
 
 
 class InputEncoder(wiring.Component):
-    """Turns each input code into at most one event through an input unit, then sends one
-    end token per image.
+    """Turns each input code into at most one event through an input unit, then sends an
+    end-of-step and an end-of-image token per image.
 
     Rate coding's unit passes every non-zero code on as ``(i, m = x_i)`` (the first layer
     integrates them once into its constant-current RAM); single-spike coding's unit is the
@@ -43,23 +43,30 @@ class InputEncoder(wiring.Component):
         m.d.comb += unit.v.eq(self.inp.payload)
         i = Signal(range(max(2, self.n)))
         first = Signal(init=1)              # registered i == 0 (short handshake paths)
-        token_pending = Signal()
-        m.d.comb += self.inp.ready.eq(self.out_room & ~token_pending & (~first | self.can_start))
+        token_pending = Signal()            # the end-of-step token, then the end-of-image one
+        final_pending = Signal()
+        m.d.comb += self.inp.ready.eq(self.out_room & ~token_pending & ~final_pending
+                                      & (~first | self.can_start))
         take = self.inp.valid & self.inp.ready
         # registered: the accelerator stamps the image one cycle after its first input
         m.d.sync += self.image_start.eq(take & first)
         with m.If(take):
             m.d.sync += first.eq(i == self.n - 1)
-        m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0)]     # registered output
+        m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0),     # registered output
+                     self.out.payload.final.eq(0)]
         with m.If(take):
             m.d.sync += [self.out.valid.eq(unit.fire), self.out.payload.src.eq(i),
                          self.out.payload.m.eq(unit.m)]
             if unit.step_bits:
                 m.d.sync += self.out.payload.step.eq(unit.step)
             with m.If(i == self.n - 1):
-                m.d.sync += [i.eq(0), token_pending.eq(1)]
+                m.d.sync += [i.eq(0), token_pending.eq(1), final_pending.eq(1)]
             with m.Else():
                 m.d.sync += i.eq(i + 1)
-        with m.Elif(token_pending & self.out_room):
-            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1), token_pending.eq(0)]
+        with m.Elif((token_pending | final_pending) & self.out_room):
+            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
+            with m.If(token_pending):
+                m.d.sync += token_pending.eq(0)
+            with m.Else():
+                m.d.sync += [self.out.payload.final.eq(1), final_pending.eq(0)]
         return m

@@ -54,14 +54,15 @@ class RateFireUnit(FireUnit):
 
 
 class BurstFireUnit(FireUnit):
-    """Burst neuron (methods.md §3): ``s = clamp(floor(v / θs), 0, Γ)``, ``v_next = v − s·θs``.
+    """Burst neuron (methods.md §3–4): ``s = clamp(floor(v / θs), 0, Γ)``, ``v_next = v − s·θs``,
+    ``m = s·ρ`` (``ρ`` = 1 unless SSC compresses the layer).
 
-    ``Γ`` comparators ``v ≥ k·θs``; their thermometer output gives ``s`` through a one-hot OR
+    ``Γ`` comparators ``v ≥ k·θs``; their thermometer output gives ``m`` through a one-hot OR
     tree, and ``s·θs`` the same way (constants), so no divider or multiplier.
     """
-    def __init__(self, acc_bits, spike_threshold, max_burst):
-        self.theta_s, self.max_burst = int(spike_threshold), int(max_burst)
-        super().__init__(acc_bits, unsigned(fixed.unsigned_width(max_burst)))
+    def __init__(self, acc_bits, fire_threshold, max_burst, rho=1):
+        self.theta_s, self.max_burst, self.rho = int(fire_threshold), int(max_burst), int(rho)
+        super().__init__(acc_bits, unsigned(fixed.unsigned_width(max_burst * rho)))
 
     def elaborate(self, platform):
         m = Module()
@@ -70,7 +71,7 @@ class BurstFireUnit(FireUnit):
         hot = ge & ~(ge >> 1)                      # the highest true comparator
         s, reset = 0, 0
         for k in range(1, g + 1):
-            s = s | Mux(hot[k - 1], k, 0)
+            s = s | Mux(hot[k - 1], k * self.rho, 0)
             reset = reset | Mux(hot[k - 1], k * self.theta_s, 0)
         m.d.comb += [self.fire.eq(ge[0]), self.m.eq(s), self.v_next.eq(self.v - reset)]
         return m
@@ -130,16 +131,16 @@ class AccumulateUnit(FireUnit):
         return m
 
 
-def fire_unit_for(layer, coding):
-    """The fire unit of ``layer`` (a :class:`~snnhw.ir.QuantLayer`) under ``coding``."""
+def fire_unit_for(layer, coding, index=0):
+    """The fire unit of ``layer`` (a :class:`~snnhw.ir.QuantLayer`, the ``index``-th) under ``coding``."""
     if not layer.spiking:
         return AccumulateUnit(layer.acc_bits)
     if coding.kind == "rate":
         return RateFireUnit(layer.acc_bits, layer.threshold)
     if coding.kind == "burst":
         rules = coding_rules(coding)
-        return BurstFireUnit(layer.acc_bits, rules.spike_threshold(layer.threshold, coding),
-                             coding.max_burst)
+        return BurstFireUnit(layer.acc_bits, rules.fire_threshold(layer.threshold, coding, index),
+                             coding.burst(index), coding.rho(index))
     if coding.kind == "single_spike":
         rules = coding_rules(coding)
         return SingleSpikeFireUnit(layer.acc_bits, rules.levels(layer.threshold, coding),

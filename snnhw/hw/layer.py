@@ -7,6 +7,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
+from .exit import ExitMonitor
 from .rom import WeightROM, memory_attrs
 from .scan import NeuronScanner
 from .stream import ROOM_MARGIN, EventStream, RegFIFO, event_layout
@@ -24,12 +25,17 @@ class LayerEngine(wiring.Component):
     """Runs one layer, image after image (free-running from reset).
 
     Per step: integrate the events of the input stream up to the end-of-step token, then
-    scan every neuron through the fire unit, sending its events and a token downstream.
-    A layer with ``static_input`` integrates its input once (step 0) into a constant-current
-    RAM and then scans ``steps`` times. After the last step of an image the engine pushes its
+    scan every neuron through the fire unit, sending its events and an end-of-step token
+    downstream. The end-of-image token ends the image: the engine passes it on, pushes its
     event count into a small queue, re-initialises its membranes and goes on with the next
     image; with ``hold`` (the output layer) it first waits for ``release``, so the membranes
     can be read out.
+
+    A layer with ``static_input`` integrates its input once (step 0) into a constant-current
+    RAM and then scans ``steps`` times — or, with ``wait_decision`` (IAT), after each scan
+    waits for the output layer's decision and stops early on an exit. With ``exit_margins``
+    (the output layer under IAT) the engine tests its membranes after each scan and sends
+    the decision.
 
     Parameters
     ----------
@@ -44,6 +50,10 @@ class LayerEngine(wiring.Component):
         Step gains of the incoming events (single-spike coding).
     initial_membrane : int
         Membrane of a spiking neuron at the start of an image.
+    wait_decision : bool
+        (``static_input``) run step after step only on the output layer's decisions (IAT).
+    exit_margins : sequence of int, optional
+        (``hold``) the early-exit margins of each step (IAT): decide after each scan.
 
     Members
     -------
@@ -53,15 +63,19 @@ class LayerEngine(wiring.Component):
     done : Out(1)               (``hold``) an image is finished; membranes readable
     release : In(1)             (``hold``) go on with the next image
     count, count_valid, count_pop  per-image event counts (oldest first)
+    steps_done : Out            (``hold``) steps of the held image
     rd_addr : In; rd_data : Out read a membrane while ``done`` (one cycle latency)
+    decision_valid, decision_exit : Out (``exit_margins``) or In (``wait_decision``)
     """
     #: Images whose event counts an engine can queue.
     COUNT_DEPTH = 4
 
     def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False, hold=False,
-                 gains=None, initial_membrane=0):
+                 gains=None, initial_membrane=0, wait_decision=False, exit_margins=None):
         self.layer, self.lanes, self.steps = layer, lanes, steps
         self.static_input, self.hold = static_input, hold
+        self.wait_decision = wait_decision
+        self.exit_margins = None if exit_margins is None else [int(v) for v in exit_margins]
         self.k = -(-layer.n_out // lanes)
         self.acc_shape = signed(layer.acc_bits)
         self.current_shape = signed(layer.current_bits) if static_input else None
@@ -74,7 +88,13 @@ class LayerEngine(wiring.Component):
         self.scanner = NeuronScanner(layer.n_out, lanes, layer.bias, fire_unit, self.current_shape)
         step_bits = self.synapse.step_bits
         self.in_layout = event_layout(layer.n_in, m_in_shape, step_bits)
+        members = {}
+        if wait_decision:
+            members.update(decision_valid=In(1), decision_exit=In(1))
+        if self.exit_margins is not None:
+            members.update(decision_valid=Out(1), decision_exit=Out(1))
         super().__init__({
+            **members,
             "inp": In(EventStream(layer.n_in, m_in_shape, step_bits)),
             "inp_room": Out(1),
             "out": Out(self.scanner.out.signature),
@@ -84,6 +104,7 @@ class LayerEngine(wiring.Component):
             "count": Out(32),
             "count_valid": Out(1),
             "count_pop": In(1),
+            "steps_done": Out(range(steps + 2)),
             "rd_addr": In(range(max(2, layer.n_out))),
             "rd_data": Out(self.acc_shape),
         })
@@ -168,7 +189,7 @@ class LayerEngine(wiring.Component):
         m.d.sync += rd_lane.eq(self.rd_addr % self.lanes)
         m.d.comb += self.rd_data.eq(v_rdata[rd_lane])
 
-        # events from the FIFO into the synapse pipeline; the end-of-step token ends integration
+        # events from the FIFO into the synapse pipeline; a token ends integration
         is_event = skid.r_rdy & ~head.last
         m.d.comb += [syn.events.valid.eq(integrating & is_event),
                      syn.events.payload.src.eq(head.src), syn.events.payload.m.eq(head.m)]
@@ -178,6 +199,19 @@ class LayerEngine(wiring.Component):
         m.d.comb += skid.r_en.eq((syn.events.valid & syn.events.ready) | take_token)
         with m.If(syn.events.valid & syn.events.ready):
             m.d.sync += events.eq(events + 1)
+        m.d.comb += self.steps_done.eq(step)
+
+        # IAT: the output layer tests its membranes after each scan ...
+        if self.exit_margins is not None:
+            m.submodules.exit = monitor = ExitMonitor(layer.acc_bits, self.exit_margins)
+            m.d.comb += [monitor.clear.eq(scan.start), monitor.valid.eq(scan.value_valid),
+                         monitor.value.eq(scan.value), monitor.step.eq(step)]
+            m.d.sync += self.decision_valid.eq(0)
+        # ... and the first layer steps on its decisions (latched: one decision per scan)
+        if self.wait_decision:
+            dec_pending, dec_exit = Signal(), Signal()
+            with m.If(self.decision_valid):
+                m.d.sync += [dec_pending.eq(1), dec_exit.eq(self.decision_exit)]
 
         with m.FSM():
             with m.State("INIT"):
@@ -189,7 +223,11 @@ class LayerEngine(wiring.Component):
             with m.State("INTEGRATE"):
                 with m.If(take_token):
                     m.d.sync += integrating.eq(0)
-                    m.next = "SCAN_START"
+                    with m.If(head.final):
+                        m.d.comb += scan.finish.eq(1)        # pass the end of the image on
+                        m.next = "FINISH"
+                    with m.Else():
+                        m.next = "SCAN_START"
             with m.State("SCAN_START"):
                 # start pulse from a state register: no path from the handshakes to the scanner
                 m.d.comb += scan.start.eq(1)
@@ -198,13 +236,31 @@ class LayerEngine(wiring.Component):
                 # the scanner is busy from the cycle after its start pulse
                 with m.If(~scan.busy):
                     m.d.sync += step.eq(step + 1)
-                    with m.If(step == self.steps - 1):
-                        m.next = "END"
-                    with m.Elif(self.static_input):
-                        m.next = "SCAN_START"
-                    with m.Else():
+                    if self.exit_margins is not None:
+                        m.d.sync += [self.decision_valid.eq(1), self.decision_exit.eq(monitor.confident)]
+                    if self.static_input and self.wait_decision:
+                        m.next = "DECIDE"
+                    elif self.static_input:
+                        with m.If(step == self.steps - 1):
+                            m.d.sync += integrating.eq(1)     # only the end-of-image token is left
+                            m.next = "INTEGRATE"
+                        with m.Else():
+                            m.next = "SCAN_START"
+                    else:
                         m.d.sync += integrating.eq(1)
                         m.next = "INTEGRATE"
+            if self.wait_decision:
+                with m.State("DECIDE"):
+                    with m.If(dec_pending):
+                        m.d.sync += dec_pending.eq(0)
+                        with m.If(dec_exit | (step == self.steps)):
+                            m.d.sync += integrating.eq(1)
+                            m.next = "INTEGRATE"
+                        with m.Else():
+                            m.next = "SCAN_START"
+            with m.State("FINISH"):
+                with m.If(~scan.busy):
+                    m.next = "END"
             with m.State("END"):
                 m.d.comb += [counts.w_data.eq(events), counts.w_en.eq(1)]
                 with m.If(counts.w_rdy):

@@ -25,8 +25,10 @@ class NeuronScanner(wiring.Component):
 
     Members
     -------
-    start : In(1)    begin a scan (one-cycle pulse)
+    start : In(1)    begin a scan (one-cycle pulse), then send an end-of-step token
+    finish : In(1)   send an end-of-image token (one-cycle pulse, while not busy)
     busy : Out(1)
+    value_valid, value : Out   every scanned neuron's new membrane, in scan order
     v : Out(:class:`MemPort`)            the membrane RAM
     c_raddr : Out; c_rdata : In          the constant-current RAM (if any)
     out : Out(event stream)              events and the end-of-step token
@@ -40,7 +42,10 @@ class NeuronScanner(wiring.Component):
         acc = signed(fire_unit.acc_bits)
         members = {
             "start": In(1),
+            "finish": In(1),
             "busy": Out(1),
+            "value_valid": Out(1),
+            "value": Out(acc),
             "v": Out(MemPort(self.k, acc, lanes)),
             "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(
                 event_layout(n, fire_unit.m_shape, fire_unit.step_bits))})),
@@ -88,26 +93,34 @@ class NeuronScanner(wiring.Component):
                      s2_lane.eq(s1_lane), s2_v.eq(total)]
 
         # stage 2: fire, write back, emit
-        m.d.comb += [fire.v.eq(s2_v), self.v.waddr.eq(s2_word)]
+        m.d.comb += [fire.v.eq(s2_v), self.v.waddr.eq(s2_word),
+                     self.value_valid.eq(s2_valid), self.value.eq(fire.v_next)]
         for p in range(lanes):
             m.d.comb += [self.v.wdata[p].eq(fire.v_next), self.v.we[p].eq(s2_valid & (s2_lane == p))]
 
-        # end-of-step token once the last neuron has left stage 2
-        pending_last = Signal()
+        # end-of-step token once the last neuron has left stage 2; end-of-image token on finish
+        pending_last, pending_final = Signal(), Signal()
         with m.If(self.start):
             m.d.sync += pending_last.eq(1)
+        with m.If(self.finish):
+            m.d.sync += pending_final.eq(1)
         drained = ~running & ~s1_valid & ~s2_valid
         send_last = pending_last & drained & self.out_room
+        send_final = pending_final & ~pending_last & drained & self.out_room
         with m.If(send_last):
             m.d.sync += pending_last.eq(0)
+        with m.If(send_final):
+            m.d.sync += pending_final.eq(0)
         # the output is registered: the consumer's FIFO sees a flop, not the fire logic
-        m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0)]
+        m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0), self.out.payload.final.eq(0)]
         with m.If(s2_valid):
             m.d.sync += [self.out.valid.eq(fire.fire), self.out.payload.src.eq(s2_j),
                          self.out.payload.m.eq(fire.m)]
             if fire.step_bits:
                 m.d.sync += self.out.payload.step.eq(fire.step)
-        with m.Elif(send_last):
-            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1)]
-        m.d.comb += self.busy.eq(running | s1_valid | s2_valid | pending_last | self.out.valid)
+        with m.Elif(send_last | send_final):
+            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1),
+                         self.out.payload.final.eq(send_final)]
+        m.d.comb += self.busy.eq(running | s1_valid | s2_valid | pending_last | pending_final
+                                 | self.out.valid)
         return m

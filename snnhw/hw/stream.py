@@ -18,11 +18,14 @@ ROOM_MARGIN = EMIT_LATENCY + 2
 
 def event_layout(n_src, m_shape, step_bits=0):
     """Payload of an event: ``src`` neuron, multiplier ``m``, spike ``step`` (codings whose
-    step gain depends on it; absent when ``step_bits`` is 0), and ``last`` (end-of-step token)."""
+    step gain depends on it; absent when ``step_bits`` is 0), and the token flags: ``last``
+    marks a token instead of an event — the end of a step, or with ``final`` the end of the
+    image (after its last step token)."""
     fields = {"src": unsigned(max(1, fixed.ceil_log2(n_src))), "m": m_shape}
     if step_bits:
         fields["step"] = unsigned(step_bits)
     fields["last"] = unsigned(1)
+    fields["final"] = unsigned(1)
     return data.StructLayout(fields)
 
 

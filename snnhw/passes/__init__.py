@@ -10,7 +10,10 @@ from .quantise import quantise
 from .widths import bound_widths
 from .pipeline import PIPELINE, convert
 from .phase_search import search_phase_coding
-from .choose import choose_coding
+from .adafire import search_adafire
+from .early_exit import calibrate_early_exit
+from .choose import CODING_CHOICES, choose_coding
 
 __all__ = ["Calibration", "calibrate", "normalise", "quantise", "bound_widths", "PIPELINE", "convert",
-           "search_phase_coding", "choose_coding"]
+           "search_phase_coding", "search_adafire", "calibrate_early_exit", "CODING_CHOICES",
+           "choose_coding"]

@@ -20,14 +20,17 @@ def layer_bounds(qnet):
         m_max = rules.event_max(qnet.coding, k, qnet.input_levels)
         drive = fixed.synaptic_drive_bound(layer.weight, m_max)
         if layer.spiking:
-            # reset by subtraction keeps |V| within θ of the inputs; else only the initial value
-            slack = (layer.threshold if rules.resets_by_subtraction
-                     else abs(rules.initial_membrane(layer.threshold, qnet.coding)))
-            if hasattr(rules, "spike_threshold"):
+            # V starts at its initial value, and firing only moves it towards zero (by at most
+            # the threshold): the inputs of every step plus a threshold bound it
+            if hasattr(rules, "fire_threshold"):
                 try:
-                    rules.spike_threshold(layer.threshold, qnet.coding)
+                    theta_s = rules.fire_threshold(layer.threshold, qnet.coding, k)
                 except ValueError as e:
                     raise IRError(f"layer {layer.name!r}: {e}") from None
+            else:
+                theta_s = layer.threshold
+            slack = (max(layer.threshold, theta_s) if rules.resets_by_subtraction
+                     else abs(rules.initial_membrane(layer.threshold, qnet.coding, k)))
         else:
             slack = 0
         current = int(drive.max()) if k == 0 and rules.static_input else 0

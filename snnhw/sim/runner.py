@@ -24,7 +24,7 @@ class RTLRun:
     passed : bool            the testbench found every image equal to golden
     images : int
     mismatches : list of int image indices that differ
-    potentials, predicted, events, cycles : arrays measured on the RTL
+    potentials, predicted, events, cycles, exit_step : arrays measured on the RTL
     mode : str               ``sequential`` or ``stream``
     total_cycles : int       first input of the first image → result of the last one
     """
@@ -38,6 +38,7 @@ class RTLRun:
     cycles: np.ndarray
     mode: str = "sequential"
     total_cycles: int = 0
+    exit_step: np.ndarray = None
 
 
 def _env_for_tools():
@@ -105,4 +106,5 @@ def simulate_rtl(verilog, manifest, vectors, build_dir, simulator="verilator", t
         predicted=np.array([r["predicted"] for r in rows], dtype=np.int64),
         events=np.array([r["events"] for r in rows], dtype=np.int64),
         cycles=np.array([r["cycles"] for r in rows], dtype=np.int64),
-        mode=res["mode"], total_cycles=int(res["total_cycles"]))
+        mode=res["mode"], total_cycles=int(res["total_cycles"]),
+        exit_step=np.array([r["exit_step"] for r in rows], dtype=np.int64))

@@ -83,7 +83,8 @@ class AcceleratorTB:
 
 @cocotb.test()
 async def replay_vectors(dut):
-    """Every image: output potentials, predicted class and per-stream event counts == golden."""
+    """Every image: output potentials, predicted class, per-stream event counts and the exit
+    step == golden."""
     man = json.load(open(os.environ["SNNHW_MANIFEST"]))
     vec = np.load(os.environ["SNNHW_VECTORS"])
     max_cycles = int(os.environ.get("SNNHW_MAX_CYCLES", "10000000"))
@@ -112,15 +113,18 @@ async def replay_vectors(dut):
         pot = np.array(regs[:n_out], dtype=np.int64)
         events = np.array(regs[n_out + 2:n_out + 2 + n_layers], dtype=np.int64)
         pred, cycles = regs[n_out], regs[n_out + 1]
+        exit_step = regs[man["readout"]["exit_step"]]
         rows.append({"potentials": pot.tolist(), "predicted": pred, "cycles": cycles,
-                     "events": events.tolist()})
+                     "events": events.tolist(), "exit_step": exit_step})
         ok = (np.array_equal(pot, vec["potentials"][img]) and pred == int(vec["predicted"][img])
-              and np.array_equal(events, vec["events"][img]))
+              and np.array_equal(events, vec["events"][img])
+              and exit_step == int(vec["exit_step"][img]))
         if not ok:
             mismatches.append(img)
             dut._log.error(f"image {img}: RTL potentials {pot.tolist()} class {pred} events "
-                           f"{events.tolist()} != golden {vec['potentials'][img].tolist()} "
-                           f"class {int(vec['predicted'][img])} events {vec['events'][img].tolist()}")
+                           f"{events.tolist()} exit step {exit_step} != golden "
+                           f"{vec['potentials'][img].tolist()} class {int(vec['predicted'][img])} "
+                           f"events {vec['events'][img].tolist()} exit step {int(vec['exit_step'][img])}")
     with open(os.environ["SNNHW_RESULTS"], "w") as f:
         json.dump({"images": rows, "mismatches": mismatches, "mode": mode,
                    "total_cycles": total_cycles}, f)
