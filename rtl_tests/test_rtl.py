@@ -56,8 +56,8 @@ def test_bench_catches_corrupted_rom_word(digits, tmp_path):
     w = out.weight.copy()
     j = int(gold.predicted[0])
     w[j, src] += 1 if w[j, src] < 127 else -1
-    bad = q.replace(layers=q.layers[:-1] + (out.__class__(out.name, w, out.bias, out.threshold,
-                    out.weight_bits, out.spiking, out.acc_bits, out.current_bits),))
+    import dataclasses
+    bad = q.replace(layers=q.layers[:-1] + (dataclasses.replace(out, weight=w),))
     b = build(bad, tmp_path / "bad")
     run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / "icarus", "icarus")
     assert not run.passed

@@ -10,6 +10,7 @@ import numpy as np
 from . import golden
 from .codings import coding_rules
 from .hw.accelerator import SNNAccelerator, normalise_lanes, readout_map
+from .hw.address import AddressMap
 from .hw.layer import fifo_depth
 
 __all__ = ["BuildResult", "build", "generate_verilog", "manifest", "write_vectors", "event_bound",
@@ -50,12 +51,20 @@ def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
     rules = coding_rules(qnet.coding)
     layers = []
     for k, (l, p) in enumerate(zip(qnet.layers, lanes)):
+        amap = AddressMap.for_layer(l, p)
         layers.append({
-            "name": l.name, "n_in": l.n_in, "n_out": l.n_out, "lanes": p,
-            "words_per_event": -(-l.n_out // p), "weight_bits": l.weight_bits,
+            "name": l.name, "kind": "conv" if l.is_conv else "dense",
+            "n_in": l.n_in, "n_out": l.n_out, "in_shape": list(l.in_shape),
+            "out_shape": list(l.out_shape), "pooled_shape": list(l.pooled_shape), "lanes": p,
+            "words_per_event": amap.k if not l.is_conv else None,
+            "words_per_position": amap.k, "weight_bits": l.weight_bits,
             "threshold": l.threshold, "acc_bits": l.acc_bits, "current_bits": l.current_bits,
             "spiking": l.spiking, "fifo_depth": fifo_depth(l.n_in),
-            "rom_words": l.n_in * -(-l.n_out // p), "rom_word_bits": p * l.weight_bits,
+            "rom_words": amap.rom_depth, "rom_word_bits": p * l.weight_bits,
+            "membrane_words_per_bank": amap.acc_depth,
+            **({"kernel": list(l.kernel), "stride": list(l.stride), "padding": list(l.padding)}
+               if l.is_conv else {}),
+            "pool": None if l.pool is None else list(l.pool),
         })
     out = {
         "format": "snnhw.manifest/1", "top": name, "network": qnet.name,
@@ -98,33 +107,41 @@ def write_vectors(qnet, x, path, x_is_codes=False):
     return res
 
 
-def event_bound(qnet, events, lanes=1):
-    """Fewest cycles any design with these lanes could take: ``Σ_k events_k · ceil(fan_out_k / lanes_k)``.
+def event_bound(qnet, result, lanes=1):
+    """Fewest cycles any design with these lanes could take: the weight-ROM words of every
+    event, ``Σ_events positions reached · ceil(channels / lanes)`` (a dense layer's event
+    reaches one position).
 
-    ``events`` is ``(N, n_layers)`` (golden ``events``); returns ``(N,)``.
+    ``result`` is a :class:`~snnhw.golden.GoldenResult` (its per-source event counts), or, for
+    networks of dense layers only, the ``(N, n_layers)`` event counts. Returns ``(N,)``.
     """
     lanes = normalise_lanes(qnet, lanes)
-    words = np.array([-(-l.n_out // p) for l, p in zip(qnet.layers, lanes)], dtype=np.int64)
-    return np.asarray(events, dtype=np.int64) @ words
+    maps = [AddressMap.for_layer(l, p) for l, p in zip(qnet.layers, lanes)]
+    if hasattr(result, "source_events"):
+        return sum(s @ amap.words() for s, amap in zip(result.source_events, maps)).astype(np.int64)
+    if any(l.is_conv for l in qnet.layers):
+        raise ValueError("event_bound of a convolutional network needs the golden result")
+    words = np.array([amap.k for amap in maps], dtype=np.int64)
+    return np.asarray(result, dtype=np.int64) @ words
 
 
 def balance_lanes(qnet, x_cal, max_lanes=4):
     """Per-layer lanes (powers of two up to ``max_lanes``) that even out the layer engines.
 
-    An engine's cycles per image are about ``events · ceil(fan_out / lanes)`` (its synapse
-    pipeline, measured with the golden model on ``x_cal``) plus ``steps · n_out`` (its scans,
-    which lanes do not shorten). The busiest engine's lanes are doubled while that shortens it.
-    More lanes mean wider ROM words and more membrane banks (block RAM): check the synthesis
+    An engine's cycles per image are about its events' ROM words (its synapse pipeline,
+    measured with the golden model on ``x_cal``) plus ``steps · n_out`` (its scans, which lanes
+    do not shorten). The busiest engine's lanes are doubled while that shortens it. More
+    lanes mean wider ROM words and more membrane banks (block RAM): check the synthesis
     report.
     """
     rules = coding_rules(qnet.coding)
     steps = rules.steps(qnet.coding)
-    ev = golden.run(qnet, x_cal).events.mean(axis=0)
+    sources = [s.mean(axis=0) for s in golden.run(qnet, x_cal).source_events]
     layers = qnet.layers
     lanes = [1] * len(layers)
 
     def cycles(k, p):
-        return ev[k] * -(-layers[k].n_out // p) + steps * layers[k].n_out
+        return float(sources[k] @ AddressMap.for_layer(layers[k], p).words()) + steps * layers[k].n_out
 
     while True:
         k = max(range(len(layers)), key=lambda i: cycles(i, lanes[i]))

@@ -198,7 +198,7 @@ def sim(qnet, lanes, simulator, images, dataset, stream):
         prog.step(f"simulate {images} images on {simulator}")
         run = simulate_rtl(res.verilog, res.manifest, d / "vectors.npz", d / f"sim_{simulator}",
                            simulator, mode="stream" if stream else "sequential")
-    bound = event_bound(q, g.events, lanes)
+    bound = event_bound(q, g, lanes)
     click.echo(json.dumps({"simulator": simulator, "rtl_images": run.images,
                            "rtl_mismatches": len(run.mismatches), "passed": run.passed,
                            "mode": run.mode, "total_cycles": run.total_cycles,

@@ -121,12 +121,14 @@ def top2_margin(v, axis=-1):
 
 
 def synaptic_drive_bound(weight, m_max, events_per_source=1):
-    """Per target neuron, the largest ``|Σ_i m_i · W[j, i]|`` one step can bring.
+    """Per target neuron (or output channel), the largest ``|Σ_i m_i · W[j, i]|`` one step can bring.
 
-    ``weight`` is ``(n_out, n_in)``; every source sends at most ``events_per_source`` events
-    of multiplier magnitude ``m_max`` in one step.
+    ``weight`` is ``(n_out, n_in)`` or a convolution's ``(C_out, C_in, kh, kw)`` (a neuron of
+    channel ``o`` sees at most every tap of ``W[o]`` once); every source sends at most
+    ``events_per_source`` events of multiplier magnitude ``m_max`` in one step.
     """
-    return np.abs(np.asarray(weight, dtype=np.int64)).sum(axis=1) * int(m_max) * int(events_per_source)
+    w = np.abs(np.asarray(weight, dtype=np.int64))
+    return w.reshape(len(w), -1).sum(axis=1) * int(m_max) * int(events_per_source)
 
 
 def membrane_bound(drive, bias, steps, threshold):

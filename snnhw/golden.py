@@ -1,23 +1,26 @@
 """The golden model: exact integer simulation of a :class:`~snnhw.ir.QuantNetwork`.
 
 This module defines what the hardware must compute, bit for bit. It imports only numpy,
-the IR, :mod:`snnhw.fixed` and the coding rules.
+the IR, :mod:`snnhw.fixed`, :mod:`snnhw.geometry` and the coding rules.
 
 Event streams
 -------------
 Stream ``k`` carries the events that drive layer ``k``: stream 0 comes from the input
-encoder, stream ``k >= 1`` holds the spikes of layer ``k - 1``. An event is
-``(step, source, m)``; its synaptic cost is the target layer's fan-out (one weight per
-target neuron). Integer addition is associative and every accumulator is wide enough
-(checked), so summing a step's events as one matrix product is the same as applying
-them one by one in the hardware's order.
+encoder, stream ``k >= 1`` holds the spikes of layer ``k - 1`` — after its pooling, if it has
+one (average pooling sums a window's spikes into one event; max pooling sends the growth of
+the window's largest cumulative count, LIPooling, or the window's earliest single spike). An
+event is ``(step, source, m)``; its synaptic cost is its fan-out: every neuron of the target
+layer for a dense layer, the output positions it reaches times the output channels for a
+convolution (borders and stride included). Integer addition is associative and every
+accumulator is wide enough (checked), so summing a step's events as one matrix product or
+convolution is the same as applying them one by one in the hardware's order.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import fixed
+from . import fixed, geometry
 from .codings import coding_rules
 
 __all__ = ["GoldenResult", "run", "run_codes", "quant_ann_logits"]
@@ -36,9 +39,11 @@ class GoldenResult:
     events : int64 ``(N, n_layers)``
         Events per stream (stream 0 = input events).
     synaptic_ops : int64 ``(N,)``
-        Weight reads-and-accumulates: ``Σ_k events_k × fan_out_k``.
+        Weight reads-and-accumulates: every event's fan-out, summed.
     exit_step : int64 ``(N,)``
         Steps the image ran: the early-exit step (IAT), else every step (1 for single-spike).
+    source_events : list of int64 arrays ``(N, n_in_k)``
+        Per stream, the events of every source coordinate (for fan-out and cycle bounds).
     streams : list of int64 arrays ``(E, 4)``, optional
         Per stream, every event as ``(image, step, source, m)`` (``record_events=True``).
     potentials_per_step : int64 ``(N, T, n_out)``, optional
@@ -49,12 +54,13 @@ class GoldenResult:
     events: np.ndarray
     synaptic_ops: np.ndarray
     exit_step: np.ndarray
+    source_events: list = field(default=None)
     streams: list = field(default=None)
     potentials_per_step: np.ndarray = field(default=None)
 
     @property
     def spikes(self):
-        """Spikes sent by the spiking layers (input events excluded), per image."""
+        """Events sent by the spiking layers (input events excluded), per image."""
         return self.events[:, 1:].sum(axis=1)
 
 
@@ -66,9 +72,46 @@ def _check_range(v, bits, name):
                                 f"(static width bound is wrong)")
 
 
-def _record(streams, k, step, m):
-    img, src = np.nonzero(m)
-    streams[k].append(np.stack([img, np.full_like(img, step), src, m[img, src]], axis=1))
+def _record(streams, k, step, values, counts=None):
+    img, src = np.nonzero(values if counts is None else counts)
+    steps = np.broadcast_to(step, values.shape)[img, src] if np.ndim(step) else np.full_like(img, step)
+    streams[k].append(np.stack([img, steps, src, values[img, src]], axis=1))
+
+
+def _neuron_bias(layer):
+    """The bias of every neuron (a convolution's is per channel)."""
+    return np.repeat(layer.bias, layer.positions)
+
+
+def _spatial(layer, a):
+    return a.reshape((len(a),) + layer.out_shape)
+
+
+def _flat(a):
+    return a.reshape(len(a), -1)
+
+
+class _LIPool:
+    """LIPooling state of one max-pooled layer (methods.md §3): cumulative counts ``C`` of
+    its neurons and what each window has sent, ``O``; a step sends ``max C − O``."""
+
+    def __init__(self, layer, n):
+        self.layer = layer
+        self.c = np.zeros((n, layer.n_out), dtype=np.int64)
+        self.o = np.zeros((n, int(np.prod(layer.pooled_shape))), dtype=np.int64)
+
+    def step(self, m):
+        self.c += m
+        peak = _flat(geometry.pool2d(_spatial(self.layer, self.c), self.layer.pool[1:], "max"))
+        out, self.o = peak - self.o, peak
+        return out
+
+
+def _pool_counts(layer, m):
+    """Rate and burst codings: the events a layer's spikes ``m`` ``(N, n_out)`` send."""
+    if layer.pool is None or layer.pool[0] == "max":
+        return m
+    return _flat(geometry.pool2d(_spatial(layer, m), layer.pool[1:], "sum"))
 
 
 def run_codes(qnet, xq, record_events=False, record_steps=False):
@@ -83,17 +126,21 @@ def run_codes(qnet, xq, record_events=False, record_steps=False):
     n, layers, coding = len(xq), qnet.layers, qnet.coding
     steps = rules.steps(coding)
     events = np.zeros((n, len(layers)), dtype=np.int64)
+    sources = [np.zeros((n, l.n_in), dtype=np.int64) for l in layers]
     streams = [[] for _ in layers] if record_events else None
     per_step = np.zeros((n, steps, layers[-1].n_out), dtype=np.int64) if record_steps else None
     v = [np.full((n, l.n_out), rules.initial_membrane(l.threshold, coding, k) if l.spiking else 0,
                  dtype=np.int64) for k, l in enumerate(layers)]
+    bias = [_neuron_bias(l) for l in layers]
+    lipool = {k: _LIPool(l, n) for k, l in enumerate(layers) if l.pool and l.pool[0] == "max"}
     margins = qnet.early_exit.margins if qnet.early_exit is not None else None
     active = np.ones((n, 1), dtype=bool)          # images that have not exited
     exit_step = np.full(n, steps, dtype=np.int64)
 
     events[:, 0] = (xq != 0).sum(axis=1)
+    sources[0] += xq != 0
     if rules.static_input:
-        current = xq @ layers[0].weight.T        # one event per non-zero input, at step 0
+        current = layers[0].drive(xq)            # one event per non-zero input, at step 0
         _check_range(current, layers[0].current_bits, layers[0].name)
         if record_events:
             _record(streams, 0, 0, xq)
@@ -106,15 +153,17 @@ def run_codes(qnet, xq, record_events=False, record_steps=False):
             else:
                 if k > 0:
                     events[:, k] += (m != 0).sum(axis=1)
+                    sources[k] += m != 0
                 if record_events and (k > 0 or not rules.static_input):
                     _record(streams, k, t, m)
-                drive = m @ layer.weight.T
-            v[k] = np.where(active, v[k] + drive + layer.bias, v[k])
+                drive = layer.drive(m)
+            v[k] = np.where(active, v[k] + drive + bias[k], v[k])
             _check_range(v[k], layer.acc_bits, layer.name)
             if layer.spiking:
                 m, after = rules.fire(v[k], layer.threshold, coding, k)
                 m = m * active                   # an exited image sends nothing more
                 v[k] = np.where(active, after, v[k])
+                m = lipool[k].step(m) if k in lipool else _pool_counts(layer, m)
         if record_steps:
             per_step[:, t - 1] = v[-1]
         if margins is not None and t < steps:
@@ -122,37 +171,62 @@ def run_codes(qnet, xq, record_events=False, record_steps=False):
             exit_step[stop] = t
             active[stop] = False
 
-    return _result(layers, v[-1], events, streams, exit_step, per_step)
+    return _result(layers, v[-1], events, sources, streams, exit_step, per_step)
 
 
-def _result(layers, potentials, events, streams, exit_step, per_step=None):
-    fan_out = np.array([l.n_out for l in layers], dtype=np.int64)
+def _result(layers, potentials, events, sources, streams, exit_step, per_step=None):
+    ops = sum(s @ l.fan_out() for s, l in zip(sources, layers))
     streams = ([np.concatenate(s) if s else np.zeros((0, 4), np.int64) for s in streams]
                if streams is not None else None)
     return GoldenResult(potentials, fixed.argmax_lowest(potentials, axis=1), events,
-                        events @ fan_out, exit_step, streams, per_step)
+                        np.asarray(ops, dtype=np.int64), exit_step, sources, streams, per_step)
+
+
+def _pool_single_spike(layer, m, k, gains, window):
+    """Single-spike coding: per source of the next layer, the summed event value ``m·g(k)``,
+    the number of events, and the step of a lone event (for recording)."""
+    g = np.concatenate([[0], gains])
+    if layer.pool is None:
+        return m * g[k], (m != 0).astype(np.int64), k
+    if layer.pool[0] == "avg":                   # every spike goes on, at its window's coordinate
+        value = geometry.pool2d(_spatial(layer, m * g[k]), layer.pool[1:], "sum")
+        count = geometry.pool2d(_spatial(layer, (m != 0).astype(np.int64)), layer.pool[1:], "sum")
+        return _flat(value), _flat(count), None
+    first = np.where(m > 0, k, window + 1)       # max: the window's earliest spike
+    kmin = _flat(geometry.pool2d(_spatial(layer, first), layer.pool[1:], "min"))
+    fired = kmin <= window
+    kmin = np.where(fired, kmin, 0)
+    return g[kmin] * fired, fired.astype(np.int64), kmin
 
 
 def _run_single_spike(qnet, xq, rules, record_events, record_steps):
     """One window per layer: ``V = Σ m·g(k)·Wq + bq``, then at most one spike per neuron.
 
-    A recorded event's ``step`` is its spike step ``k`` (1..W) within the sender's window.
+    A recorded event's ``step`` is its spike step ``k`` (1..W) within the sender's window
+    (0 for the summed events of an average-pooling window).
     """
     coding, layers = qnet.coding, qnet.layers
     n = len(xq)
+    gains = rules.gains(coding)
     events = np.zeros((n, len(layers)), dtype=np.int64)
+    sources = []
     streams = [[] for _ in layers] if record_events else None
     m, k = rules.fire(xq, qnet.input_levels, coding)          # the input, spike-coded
+    value, count, step = m * np.concatenate([[0], gains])[k], (m != 0).astype(np.int64), k
     for idx, layer in enumerate(layers):
-        events[:, idx] = (m != 0).sum(axis=1)
+        events[:, idx] = count.sum(axis=1)
+        sources.append(count)
         if record_events:
-            img, src = np.nonzero(m)
-            streams[idx].append(np.stack([img, k[img, src], src, m[img, src]], axis=1))
-        v = rules.drive(m, k, coding) @ layer.weight.T + layer.bias
+            if step is not None:                  # one event per source: m = ±1 is the value's sign
+                _record(streams, idx, step, np.sign(value))
+            else:
+                _record(streams, idx, 0, value, count)
+        v = layer.drive(value) + _neuron_bias(layer)
         _check_range(v, layer.acc_bits, layer.name)
         if layer.spiking:
             m, k = rules.fire(v, layer.threshold, coding, idx)
-    return _result(layers, v, events, streams, np.ones(n, dtype=np.int64),
+            value, count, step = _pool_single_spike(layer, m, k, gains, coding.window)
+    return _result(layers, v, events, sources, streams, np.ones(n, dtype=np.int64),
                    v[:, None, :].copy() if record_steps else None)
 
 
@@ -165,14 +239,29 @@ def run(qnet, x, record_events=False, record_steps=False):
 def quant_ann_logits(qnet, x):
     """The quantised ANN (same integer weights, no spikes).
 
-    ``a_k = ReLU((Wq_k · u_k a_{k-1} + bq_k) / θ_k)`` with ``a_{-1} = x_q / L`` and ``u_k`` the
-    integer a full-scale event into layer ``k`` brings under the coding (its ``event_unit``).
+    ``a_k = ReLU((Wq_k ⊛ u_k·P(a_{k-1}) + bq_k) / θ_k)`` with ``a_{-1} = x_q / L``, ``u_k`` the
+    integer a full-scale event into layer ``k`` brings under the coding (its ``event_unit``)
+    and ``P`` the previous layer's pooling (the window sum for average pooling — its ``θ``
+    includes the window area — or the max).
     """
     rules = coding_rules(qnet.coding)
     a = qnet.quantise_input(x).astype(np.float64) / qnet.input_levels
+    prev = None
     for k, layer in enumerate(qnet.layers):
+        if prev is not None and prev.pool is not None:
+            how = "sum" if prev.pool[0] == "avg" else "max"
+            a = _flat(geometry.pool2d(_spatial(prev, a), prev.pool[1:], how))
         u = rules.event_unit(qnet.coding, k, qnet.input_levels)
-        a = (a * u @ layer.weight.T + layer.bias) / layer.threshold
+        a = (_float_drive(layer, a * u) + _neuron_bias(layer)) / layer.threshold
         if k < len(qnet.layers) - 1:
             a = np.maximum(a, 0.0)
+        prev = layer
     return a
+
+
+def _float_drive(layer, a):
+    if not layer.is_conv:
+        return a @ layer.weight.T
+    x = a.reshape((len(a),) + layer.in_shape)
+    return _flat(geometry.conv2d(x, layer.weight.astype(np.float64), layer.stride, layer.padding,
+                                 layer.out_shape[1:]))

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import fixed
 
-__all__ = ["IRError", "Dense", "Network", "RateCoding", "BurstCoding", "SingleSpikeCoding", "EarlyExit",
+__all__ = ["IRError", "Dense", "Conv2d", "BatchNorm", "Pool2d", "Network", "RateCoding", "BurstCoding", "SingleSpikeCoding", "EarlyExit",
            "QuantLayer", "QuantNetwork", "CODINGS"]
 
 
@@ -29,6 +29,30 @@ def _frozen_array(a, dtype, what):
         raise IRError(f"{what}: cannot convert to {np.dtype(dtype).name}: {e}") from None
     arr.setflags(write=False)
     return arr
+
+
+def _pair(v, what):
+    """An int or a pair of ints → a pair."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v), int(v))
+    try:
+        a, b = v
+        return (int(a), int(b))
+    except (TypeError, ValueError):
+        raise IRError(f"{what}: expected an int or a pair of ints, got {v!r}") from None
+
+
+def _check_finite(name, **arrays):
+    for what, a in arrays.items():
+        bad = ~np.isfinite(a)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise IRError(f"layer {name!r}: {what} has {int(bad.sum())} non-finite "
+                          f"value(s) (NaN/inf), first at index {idx}")
+
+
+def _shape_str(shape):
+    return "(" + ", ".join(map(str, shape)) + ")"
 
 
 class _LayerShape:
@@ -46,6 +70,8 @@ class _LayerShape:
 @dataclass(frozen=True, eq=False)
 class Dense(_LayerShape):
     """A fully connected layer ``y = W x + b`` (float), followed by ReLU unless it is the last.
+
+    A spatial input ``(C, H, W)`` is flattened channel-major first (torch's ``Flatten``).
 
     Parameters
     ----------
@@ -68,26 +94,171 @@ class Dense(_LayerShape):
                           f"weight shape {w.shape} (expected ({w.shape[0]},))")
         if w.size == 0:
             raise IRError(f"layer {self.name!r}: weight is empty, shape {w.shape}")
-        for what, a in (("weight", w), ("bias", b)):
-            bad = ~np.isfinite(a)
-            if bad.any():
-                idx = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise IRError(f"layer {self.name!r}: {what} has {int(bad.sum())} non-finite "
-                              f"value(s) (NaN/inf), first at index {idx}")
+        _check_finite(self.name, weight=w, bias=b)
         object.__setattr__(self, "weight", w)
         object.__setattr__(self, "bias", b)
+
+    def out_shape(self, in_shape):
+        n = int(np.prod(in_shape))
+        if n != self.n_in:
+            raise IRError(f"layer {self.name!r}: expects {self.n_in} inputs but receives {n}"
+                          + (f" (shape {_shape_str(in_shape)})" if len(in_shape) > 1 else ""))
+        return (self.n_out,)
+
+    def apply(self, a):
+        return a.reshape(len(a), -1) @ self.weight.T + self.bias
+
+
+@dataclass(frozen=True, eq=False)
+class Conv2d:
+    """A 2-D convolution ``(C_in, H, W) → (C_out, H', W')`` (float, groups = 1, zero padding),
+    followed by ReLU unless it is the last layer.
+
+    Parameters
+    ----------
+    name : str
+    weight : array ``(C_out, C_in, kh, kw)``
+    bias : array ``(C_out,)``
+    stride, padding : int or pair of int
+    """
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+
+    def __post_init__(self):
+        w = _frozen_array(self.weight, np.float64, f"layer {self.name!r} weight")
+        b = _frozen_array(self.bias, np.float64, f"layer {self.name!r} bias")
+        if w.ndim != 4 or w.size == 0:
+            raise IRError(f"layer {self.name!r}: weight must be 4-D (C_out, C_in, kh, kw), got shape {w.shape}")
+        if b.shape != (w.shape[0],):
+            raise IRError(f"layer {self.name!r}: bias shape {b.shape} does not match "
+                          f"weight shape {w.shape} (expected ({w.shape[0]},))")
+        _check_finite(self.name, weight=w, bias=b)
+        stride = _pair(self.stride, f"layer {self.name!r} stride")
+        padding = _pair(self.padding, f"layer {self.name!r} padding")
+        if min(stride) < 1:
+            raise IRError(f"layer {self.name!r}: stride must be >= 1, got {stride}")
+        if min(padding) < 0:
+            raise IRError(f"layer {self.name!r}: padding must be >= 0, got {padding}")
+        for k, (what, v) in enumerate((("weight", w), ("bias", b), ("stride", stride), ("padding", padding))):
+            object.__setattr__(self, what, v)
+
+    @property
+    def kernel(self):
+        return self.weight.shape[2:]
+
+    def out_shape(self, in_shape):
+        from .geometry import conv_output_size
+        if len(in_shape) != 3 or in_shape[0] != self.weight.shape[1]:
+            raise IRError(f"layer {self.name!r}: expects input (C, H, W) with C = {self.weight.shape[1]}, "
+                          f"receives {_shape_str(in_shape)}")
+        ho, wo = (conv_output_size(n, k, s, p) for n, k, s, p in
+                  zip(in_shape[1:], self.kernel, self.stride, self.padding))
+        if ho < 1 or wo < 1:
+            raise IRError(f"layer {self.name!r}: kernel {tuple(self.kernel)} does not fit input "
+                          f"{_shape_str(in_shape)} with padding {self.padding}")
+        return (self.weight.shape[0], ho, wo)
+
+    def apply(self, a):
+        from .geometry import conv2d
+        return conv2d(a, self.weight, self.stride, self.padding) + self.bias[:, None, None]
+
+
+@dataclass(frozen=True, eq=False)
+class BatchNorm:
+    """Batch normalisation (inference) of the preceding layer's output, per channel:
+    ``γ (x − μ) / sqrt(σ² + ε) + β``; folded into that layer by :func:`snnhw.passes.fold_batchnorm`."""
+    name: str
+    mean: np.ndarray
+    var: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    eps: float = 1e-5
+
+    def __post_init__(self):
+        arrays = {k: _frozen_array(getattr(self, k), np.float64, f"layer {self.name!r} {k}")
+                  for k in ("mean", "var", "gamma", "beta")}
+        shapes = {a.shape for a in arrays.values()}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+            raise IRError(f"layer {self.name!r}: mean/var/weight/bias must be 1-D of one length, "
+                          f"got shapes {sorted(shapes)}")
+        _check_finite(self.name, **arrays)
+        if (arrays["var"] + self.eps <= 0).any():
+            raise IRError(f"layer {self.name!r}: running variance + eps must be > 0")
+        for k, v in arrays.items():
+            object.__setattr__(self, k, v)
+
+    @property
+    def scale(self):
+        """Per-channel multiplier ``γ / sqrt(σ² + ε)``."""
+        return self.gamma / np.sqrt(self.var + self.eps)
+
+    def out_shape(self, in_shape):
+        if in_shape[0] != len(self.mean):
+            raise IRError(f"layer {self.name!r}: normalises {len(self.mean)} channels, input has "
+                          f"shape {_shape_str(in_shape)}")
+        return tuple(in_shape)
+
+    def apply(self, a):
+        shape = (1, -1) + (1,) * (a.ndim - 2)
+        return (a - self.mean.reshape(shape)) * self.scale.reshape(shape) + self.beta.reshape(shape)
+
+
+POOL_KINDS = ("avg", "max")
+
+
+@dataclass(frozen=True, eq=False)
+class Pool2d:
+    """Non-overlapping pooling (stride = kernel, no padding, floor rule) after a ReLU.
+
+    Parameters
+    ----------
+    name : str
+    kind : ``"avg"`` or ``"max"``
+    kernel : int or pair of int
+    """
+    name: str
+    kind: str
+    kernel: tuple
+
+    def __post_init__(self):
+        if self.kind not in POOL_KINDS:
+            raise IRError(f"layer {self.name!r}: pooling kind must be one of {POOL_KINDS}, got {self.kind!r}")
+        kernel = _pair(self.kernel, f"layer {self.name!r} kernel")
+        if min(kernel) < 1:
+            raise IRError(f"layer {self.name!r}: kernel must be >= 1, got {kernel}")
+        object.__setattr__(self, "kernel", kernel)
+
+    def out_shape(self, in_shape):
+        if len(in_shape) != 3:
+            raise IRError(f"layer {self.name!r}: pooling needs a (C, H, W) input, receives {_shape_str(in_shape)}")
+        c, h, w = in_shape
+        if h < self.kernel[0] or w < self.kernel[1]:
+            raise IRError(f"layer {self.name!r}: kernel {self.kernel} larger than input {_shape_str(in_shape)}")
+        return (c, h // self.kernel[0], w // self.kernel[1])
+
+    def apply(self, a):
+        from .geometry import pool2d
+        return pool2d(a, self.kernel, "mean" if self.kind == "avg" else "max")
+
+
+WEIGHT_LAYERS = (Dense, Conv2d)
 
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """A float ReLU network: ``layers[k]`` feeds ``layers[k+1]`` through a ReLU.
+    """A float ReLU network. Every weight layer (:class:`Dense`, :class:`Conv2d`) but the
+    last is followed by a ReLU; a :class:`BatchNorm` acts on the weight layer before it (before
+    the ReLU), a :class:`Pool2d` on the ReLU's output.
 
     Parameters
     ----------
     name : str
     input_shape : tuple of int
-        Shape of one input sample (flattened in row-major order before the first layer).
-    layers : tuple of :class:`Dense`
+        Shape of one input sample: ``(n,)`` or ``(C, H, W)``.
+    layers : tuple of :class:`Dense`, :class:`Conv2d`, :class:`BatchNorm`, :class:`Pool2d`
     """
     name: str
     input_shape: tuple
@@ -102,15 +273,42 @@ class Network:
         if not layers:
             raise IRError(f"network {self.name!r}: has no layers")
         object.__setattr__(self, "layers", layers)
-        n = int(np.prod(shape))
-        names = set()
-        for layer in layers:
+        names, prev = set(), None
+        last_weight = max(i for i, l in enumerate(layers) if isinstance(l, WEIGHT_LAYERS)) \
+            if any(isinstance(l, WEIGHT_LAYERS) for l in layers) else None
+        if last_weight is None:
+            raise IRError(f"network {self.name!r}: has no Linear or Conv2d layer")
+        for i, layer in enumerate(layers):
             if layer.name in names:
                 raise IRError(f"network {self.name!r}: duplicate layer name {layer.name!r}")
             names.add(layer.name)
-            if layer.n_in != n:
-                raise IRError(f"layer {layer.name!r}: expects {layer.n_in} inputs but receives {n}")
-            n = layer.n_out
+            if isinstance(layer, BatchNorm) and not isinstance(prev, WEIGHT_LAYERS):
+                raise IRError(f"layer {layer.name!r}: BatchNorm must directly follow a Linear or Conv2d layer")
+            if isinstance(layer, Pool2d):
+                if prev is None or isinstance(prev, Pool2d):
+                    raise IRError(f"layer {layer.name!r}: pooling must follow a Conv2d layer's ReLU "
+                                  f"(not the input or another pooling layer)")
+                if i > last_weight:
+                    raise IRError(f"layer {layer.name!r}: pooling after the output layer is not supported")
+            if i > last_weight and not isinstance(layer, BatchNorm):
+                raise IRError(f"layer {layer.name!r}: the network must end with a Linear or Conv2d layer")
+            shape = layer.out_shape(shape)
+            prev = layer
+
+    @property
+    def weight_layers(self):
+        """The :class:`Dense` and :class:`Conv2d` layers, in order."""
+        return tuple(l for l in self.layers if isinstance(l, WEIGHT_LAYERS))
+
+    @property
+    def shapes(self):
+        """``(in_shape, out_shape)`` of every layer."""
+        out, shape = [], self.input_shape
+        for layer in self.layers:
+            new = layer.out_shape(shape)
+            out.append((shape, new))
+            shape = new
+        return out
 
     @property
     def n_inputs(self):
@@ -118,27 +316,37 @@ class Network:
 
     @property
     def n_outputs(self):
-        return self.layers[-1].n_out
+        return int(np.prod(self.shapes[-1][1]))
+
+    def _run(self, x):
+        """Yield ``(weight layer, activation)``: post-ReLU (pre-pool) activations, the output last."""
+        a = check_input_batch(x, self.input_shape, self.name).reshape((-1,) + self.input_shape)
+        weight_layers = self.weight_layers
+        pending, current = False, None
+        for layer in self.layers:
+            if isinstance(layer, BatchNorm):
+                a = layer.apply(a)
+                continue
+            if current is not None:              # the previous weight layer's output is complete
+                if pending:
+                    a = np.maximum(a, 0.0)
+                yield current, a
+                current = None
+            a = layer.apply(a)
+            if isinstance(layer, WEIGHT_LAYERS):
+                current, pending = layer, layer is not weight_layers[-1]
+        yield current, a.reshape(len(a), -1)
 
     def forward(self, x):
         """Float reference: logits of a batch ``x`` of shape ``(N, *input_shape)``."""
-        a = check_input_batch(x, self.input_shape, self.name)
-        for k, layer in enumerate(self.layers):
-            a = a @ layer.weight.T + layer.bias
-            if k < len(self.layers) - 1:
-                a = np.maximum(a, 0.0)
+        for _, a in self._run(x):
+            pass
         return a
 
     def activations(self, x):
-        """Per-layer activations (ReLU applied except at the output) of a batch."""
-        a = check_input_batch(x, self.input_shape, self.name)
-        out = []
-        for k, layer in enumerate(self.layers):
-            a = a @ layer.weight.T + layer.bias
-            if k < len(self.layers) - 1:
-                a = np.maximum(a, 0.0)
-            out.append(a)
-        return out
+        """Per weight layer, its activation (after its BatchNorm and ReLU, before pooling;
+        the output layer's logits last) of a batch."""
+        return [a for _, a in self._run(x)]
 
 
 def check_input_batch(x, input_shape, name):
@@ -306,14 +514,14 @@ CODINGS = {"rate": RateCoding, "burst": BurstCoding, "single_spike": SingleSpike
 
 
 @dataclass(frozen=True, eq=False)
-class QuantLayer(_LayerShape):
-    """An integer layer.
+class QuantLayer:
+    """An integer layer: fully connected, or a convolution with an optional fused pooling.
 
     Parameters
     ----------
     name : str
-    weight : int array ``(n_out, n_in)``, within ``weight_bits`` signed bits.
-    bias : int array ``(n_out,)``, added to the membrane every step.
+    weight : int array ``(n_out, n_in)`` or ``(C_out, C_in, kh, kw)``, within ``weight_bits`` signed bits.
+    bias : int array ``(n_out,)`` or ``(C_out,)``, added to the membrane every step.
     threshold : int
         The integer that stands for 1.0 in this layer's membrane (``θq``).
     spiking : bool
@@ -322,6 +530,15 @@ class QuantLayer(_LayerShape):
         Width of the membrane (from :func:`snnhw.passes.bound_widths`; 0 before).
     current_bits : int
         Width of the constant-current register of a layer driven by analogue input (else 0).
+    in_shape : tuple of int, optional
+        Shape of the events it receives: ``(n_in,)`` (default for a dense layer) or ``(C, H, W)``
+        (a convolution's input; a dense layer flattens it channel-major).
+    stride, padding : pairs of int
+        Convolution only.
+    pool : tuple, optional
+        ``(kind, kh, kw)``, ``kind`` ``"avg"`` or ``"max"``: the pooling of this (spiking,
+        convolutional) layer's spikes, fused into its neuron scan. The convolution's output is
+        cropped to whole windows (floor rule), so no neuron is computed for nothing.
     """
     name: str
     weight: np.ndarray
@@ -331,11 +548,15 @@ class QuantLayer(_LayerShape):
     spiking: bool
     acc_bits: int = 0
     current_bits: int = 0
+    in_shape: tuple = None
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    pool: tuple = None
 
     def __post_init__(self):
         w = _frozen_array(self.weight, np.int64, f"layer {self.name!r} weight")
         b = _frozen_array(self.bias, np.int64, f"layer {self.name!r} bias")
-        if w.ndim != 2 or b.shape != (w.shape[0],):
+        if w.ndim not in (2, 4) or b.shape != (w.shape[0],):
             raise IRError(f"layer {self.name!r}: weight {w.shape} / bias {b.shape} shapes do not match")
         lo, hi = fixed.signed_range(self.weight_bits)
         if w.size and (w.min() < lo or w.max() > hi):
@@ -345,6 +566,105 @@ class QuantLayer(_LayerShape):
         object.__setattr__(self, "weight", w)
         object.__setattr__(self, "bias", b)
         object.__setattr__(self, "threshold", int(self.threshold))
+        in_shape = (w.shape[1],) if self.in_shape is None else tuple(int(v) for v in self.in_shape)
+        object.__setattr__(self, "in_shape", in_shape)
+        object.__setattr__(self, "stride", _pair(self.stride, f"layer {self.name!r} stride"))
+        object.__setattr__(self, "padding", _pair(self.padding, f"layer {self.name!r} padding"))
+        if w.ndim == 4:
+            if len(in_shape) != 3 or in_shape[0] != w.shape[1]:
+                raise IRError(f"layer {self.name!r}: convolution over {w.shape[1]} channels receives "
+                              f"{_shape_str(in_shape)}")
+        elif int(np.prod(in_shape)) != w.shape[1]:
+            raise IRError(f"layer {self.name!r}: expects {w.shape[1]} inputs but receives {_shape_str(in_shape)}")
+        if self.pool is not None:
+            kind, kh, kw = self.pool
+            if kind not in POOL_KINDS or w.ndim != 4 or not self.spiking or min(kh, kw) < 1:
+                raise IRError(f"layer {self.name!r}: pool {self.pool!r} needs a spiking convolution "
+                              f"and a kind in {POOL_KINDS}")
+            object.__setattr__(self, "pool", (str(kind), int(kh), int(kw)))
+        if min(self.out_shape) < 1:
+            raise IRError(f"layer {self.name!r}: empty output {_shape_str(self.out_shape)}")
+
+    @property
+    def is_conv(self):
+        return self.weight.ndim == 4
+
+    @property
+    def kernel(self):
+        """``(kh, kw)`` (convolutions)."""
+        return tuple(self.weight.shape[2:])
+
+    @property
+    def channels(self):
+        """Output channels (a convolution) or neurons (a dense layer): what lanes split."""
+        return self.weight.shape[0]
+
+    @property
+    def conv_shape(self):
+        """``(C_out, H', W')`` of the convolution before any cropping."""
+        from .geometry import conv_output_size
+        return (self.channels,) + tuple(conv_output_size(n, k, s, p) for n, k, s, p in
+                                        zip(self.in_shape[1:], self.kernel, self.stride, self.padding))
+
+    @property
+    def out_shape(self):
+        """Shape of the layer's neurons: ``(n_out,)``, or ``(C_out, Ho, Wo)`` cropped to whole
+        pooling windows."""
+        if not self.is_conv:
+            return (self.channels,)
+        c, ho, wo = self.conv_shape
+        if self.pool is not None:
+            ho, wo = ho // self.pool[1] * self.pool[1], wo // self.pool[2] * self.pool[2]
+        return (c, ho, wo)
+
+    @property
+    def pooled_shape(self):
+        """Shape of what the next layer receives."""
+        if self.pool is None:
+            return self.out_shape
+        c, ho, wo = self.out_shape
+        return (c, ho // self.pool[1], wo // self.pool[2])
+
+    @property
+    def positions(self):
+        """Output positions (1 for a dense layer)."""
+        return int(np.prod(self.out_shape[1:])) if self.is_conv else 1
+
+    @property
+    def n_in(self):
+        return int(np.prod(self.in_shape))
+
+    @property
+    def n_out(self):
+        """Neurons."""
+        return int(np.prod(self.out_shape))
+
+    @property
+    def pool_area(self):
+        """Spikes summed into one event by average pooling (1 otherwise)."""
+        return self.pool[1] * self.pool[2] if self.pool is not None and self.pool[0] == "avg" else 1
+
+    def fan_out(self):
+        """Synaptic operations of one event at every input coordinate, flattened (``(n_in,)``)."""
+        if not self.is_conv:
+            return np.full(self.n_in, self.channels, dtype=np.int64)
+        from .geometry import conv_fan_out
+        return conv_fan_out(self.in_shape, self.out_shape, self.kernel, self.stride,
+                            self.padding).reshape(-1)
+
+    def drive(self, values):
+        """The synaptic input ``(N, n_out)`` of per-source event values ``(N, n_in)`` (exact)."""
+        values = np.asarray(values, dtype=np.int64)
+        if not self.is_conv:
+            return values.reshape(len(values), -1) @ self.weight.T
+        from .geometry import conv2d
+        x = values.reshape((len(values),) + self.in_shape)
+        return conv2d(x, self.weight, self.stride, self.padding, self.out_shape[1:]).reshape(len(values), -1)
+
+    def geometry(self):
+        """The JSON-able geometry fields."""
+        return {"in_shape": list(self.in_shape), "stride": list(self.stride),
+                "padding": list(self.padding), "pool": None if self.pool is None else list(self.pool)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -382,11 +702,12 @@ class QuantNetwork:
         lo, hi = fixed.INPUT_BITS_RANGE
         if not lo <= self.input_bits <= hi:
             raise IRError(f"input_bits must be in {lo}..{hi}, got {self.input_bits}")
-        n = self.n_inputs
+        shape = self.input_shape
         for layer in self.layers:
-            if layer.n_in != n:
-                raise IRError(f"layer {layer.name!r}: expects {layer.n_in} inputs but receives {n}")
-            n = layer.n_out
+            if layer.in_shape != shape:
+                raise IRError(f"layer {layer.name!r}: expects input {_shape_str(layer.in_shape)} but "
+                              f"receives {_shape_str(shape)}")
+            shape = layer.pooled_shape
         if any(not l.spiking for l in self.layers[:-1]) or self.layers[-1].spiking:
             raise IRError("only the last layer may be (and must be) non-spiking")
         if hasattr(self.coding, "check_layers"):
@@ -435,7 +756,8 @@ class QuantNetwork:
             "calibration": self.calibration,
             "early_exit": None if self.early_exit is None else list(self.early_exit.margins),
             "layers": [{"name": l.name, "threshold": l.threshold, "weight_bits": l.weight_bits,
-                        "spiking": l.spiking, "acc_bits": l.acc_bits, "current_bits": l.current_bits}
+                        "spiking": l.spiking, "acc_bits": l.acc_bits, "current_bits": l.current_bits,
+                        **l.geometry()}
                        for l in self.layers],
         }
         arrays = {}

@@ -148,7 +148,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
                         bdir / f"sim_{simulator}", simulator=simulator, mode="stream")
     s_differ = ((srun.potentials != gs.potentials).any(axis=1) | (srun.predicted != gs.predicted)
                 | (srun.events != gs.events).any(axis=1))
-    bound = event_bound(qnet, gv.events, lanes)
+    bound = event_bound(qnet, gv, lanes)
     cycles = run.cycles
     man = json.loads(b.manifest.read_text())
 

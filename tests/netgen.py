@@ -3,7 +3,7 @@
 import numpy as np
 
 from snnhw import golden
-from snnhw.ir import Dense, Network, RateCoding
+from snnhw.ir import Conv2d, Dense, Network, Pool2d, RateCoding
 from snnhw.passes import convert
 
 
@@ -25,6 +25,33 @@ def random_network(seed, sizes=(6, 5, 3), signed_input=False, n_cal=64):
         layers.append(Dense(f"fc{k}", w, b))
         a = np.maximum(a @ w.T + b, 0.0)
     return Network(f"rand{seed}", (sizes[0],), tuple(layers)), x
+
+
+def random_cnn(seed, input_shape=(1, 6, 6), convs=((3, 3, 1, 1, ("max", 2)),), n_out=3,
+               signed_input=False, n_cal=64):
+    """A small random ReLU CNN (convolutions, pooling, a final dense layer) and calibration
+    data. ``convs`` holds ``(C_out, kernel, stride, padding, pool)`` with ``pool`` ``None`` or
+    ``(kind, k)``. Biases are raised so that every channel is active on some input."""
+    rng = np.random.default_rng(seed)
+    lo = -1.0 if signed_input else 0.0
+    x = rng.uniform(lo, 1.0, (n_cal,) + tuple(input_shape))
+    layers, c = [], input_shape[0]
+    for i, (c_out, k, s, p, pool) in enumerate(convs):
+        w = rng.normal(0, 1.0 / np.sqrt(c * k * k), (c_out, c, k, k))
+        layers.append(Conv2d(f"conv{i}", w, rng.uniform(0.05, 0.3, c_out), s, p))
+        net = Network("tmp", input_shape, tuple(layers))
+        z = net.forward(x).reshape(n_cal, c_out, -1)
+        b = layers[-1].bias + np.maximum(0.0, 0.05 - z.max(axis=(0, 2)))
+        layers[-1] = Conv2d(f"conv{i}", w, b, s, p)
+        if pool is not None:
+            layers.append(Pool2d(f"pool{i}", pool[0], pool[1]))
+        c = c_out
+    shape = input_shape
+    for layer in layers:
+        shape = layer.out_shape(shape)
+    n_in = int(np.prod(shape))
+    layers.append(Dense("fc", rng.normal(0, 1.0 / np.sqrt(n_in), (n_out, n_in)), rng.uniform(-0.1, 0.1, n_out)))
+    return Network(f"cnn{seed}", input_shape, tuple(layers)), x
 
 
 def random_qnet(seed, sizes=(6, 5, 3), timesteps=4, signed_input=False, weight_bits=8, input_bits=8,

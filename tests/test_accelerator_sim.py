@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.hw.accelerator import SNNAccelerator
-from snnhw.ir import BurstCoding, SingleSpikeCoding
+from snnhw.ir import BurstCoding, RateCoding, SingleSpikeCoding
 from netgen import margins_for, random_qnet
 
 
@@ -121,5 +121,32 @@ def test_early_exit_equals_golden(seed, sizes, coding, signed, lanes, streaming)
     q = q.replace(early_exit=EarlyExit(margins))
     g = golden.run_codes(q, codes)
     assert set(g.exit_step.tolist()) == steps
+    regs = run_accelerator(q, codes, lanes, streaming)
+    assert_equals_golden(q, regs, g)
+
+
+@pytest.mark.parametrize("seed,shape,convs,coding,lanes,streaming", [
+    # 3x3 padding 1, LIPooling max pool, dense head (rate)
+    (30, (1, 6, 6), ((3, 3, 1, 1, ("max", 2)),), RateCoding(3), (2, 1), False),
+    # stride 2, no padding, 1x1 kernel, average pooling (summed spikes), burst
+    (31, (2, 7, 7), ((4, 3, 2, 0, None), (3, 1, 1, 0, ("avg", 1))), BurstCoding(2, 4), (4, 2, 1), True),
+    # odd sizes: pool floor crops the convolution's output; two lanes over 3 channels
+    (32, (1, 7, 5), ((3, 2, 1, 1, ("avg", 2)), (4, 3, 1, 1, ("max", 2))), BurstCoding(3, (2, 4), (1, 3)),
+     (2, 4, 1), False),
+    # single-spike: max pooling = earliest spike, average pooling = every spike at its window
+    (33, (1, 6, 6), ((3, 3, 1, 1, ("max", 2)), (4, 3, 1, 1, ("avg", 1))), SingleSpikeCoding(6, 1.5),
+     (1, 2, 1), True),
+    (34, (2, 5, 6), ((4, 3, 1, 1, ("avg", 2)),), SingleSpikeCoding(5, 2.0), (4, 1), False),
+])
+def test_cnn_equals_golden(seed, shape, convs, coding, lanes, streaming):
+    """Convolutions (borders, stride, 1×1), pooling of every kind, mixed lanes: == golden."""
+    from netgen import random_cnn
+    from snnhw.passes import convert
+
+    net, x = random_cnn(seed, shape, convs)
+    q = convert(net, x, coding)
+    codes = q.quantise_input(x[:4])
+    g = golden.run_codes(q, codes)
+    assert g.events[:, 1:].sum() > 0
     regs = run_accelerator(q, codes, lanes, streaming)
     assert_equals_golden(q, regs, g)

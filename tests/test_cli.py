@@ -20,7 +20,7 @@ def test_convert_unsupported_layer_is_a_clear_error(tmp_path):
     torch.save(bad, tmp_path / "bad.pt")
     res = CliRunner().invoke(main, ["convert", "--model", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "o")])
     assert res.exit_code == 1
-    assert "Error: layer '2' (Tanh) is not supported; supported: Linear, ReLU, Flatten, Dropout, Identity" in res.output
+    assert "Error: layer '2' (Tanh) is not supported; supported: Linear, Conv2d, BatchNorm1d, BatchNorm2d, ReLU, AvgPool2d, MaxPool2d, Flatten, Unflatten, Dropout, Identity" in res.output
     assert "Traceback" not in res.output
 
 

@@ -41,13 +41,14 @@ def test_traced_module():
 def test_unsupported_layer_is_named():
     m = nn.Sequential(nn.Linear(4, 3), nn.Sigmoid(), nn.Linear(3, 2))
     with pytest.raises(FrontendError, match=r"^layer '1' \(Sigmoid\) is not supported; supported: "
-                                            r"Linear, ReLU, Flatten, Dropout, Identity$"):
+                                            r"Linear, Conv2d, BatchNorm1d, BatchNorm2d, ReLU, AvgPool2d, "
+                                            r"MaxPool2d, Flatten, Unflatten, Dropout, Identity$"):
         from_torch(m)
 
 
 def test_linear_without_relu():
     m = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
-    with pytest.raises(FrontendError, match=r"layers '0' and '1': two Linear layers without a ReLU"):
+    with pytest.raises(FrontendError, match=r"layers '0' and '1': two weight layers without a ReLU between them"):
         from_torch(m)
 
 

@@ -6,6 +6,7 @@ from amaranth.hdl import Elaboratable, Module, signed, unsigned
 from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
+from snnhw.hw.address import AddressMap
 from snnhw.hw.rom import WeightROM, pack_weights
 from snnhw.hw.synapse import SynapsePipeline
 from snnhw.ir import IRError
@@ -24,7 +25,8 @@ class SynapseHarness(Elaboratable):
     def __init__(self, weight, lanes, m_shape, acc_bits):
         self.weight, self.lanes = weight, lanes
         self.rom = WeightROM(weight, lanes, 8)
-        self.syn = SynapsePipeline(weight.shape[1], weight.shape[0], lanes, 8, m_shape, signed(acc_bits))
+        self.syn = SynapsePipeline(AddressMap.dense(weight.shape[1], weight.shape[0], lanes), 8, m_shape,
+                                   signed(acc_bits))
         self.mems = [Memory(shape=signed(acc_bits), depth=max(2, self.syn.k), init=[]) for _ in range(lanes)]
 
     def elaborate(self, platform):

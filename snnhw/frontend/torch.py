@@ -1,15 +1,18 @@
 """torch ``nn.Module`` → :class:`snnhw.ir.Network`.
 
-Supported: ``Linear``, ``ReLU``, ``Flatten`` (before the first ``Linear``), and the no-ops
-``Dropout`` / ``Identity``, in ``nn.Sequential`` (nested allowed) or any module whose
-``forward`` traces (``torch.fx``) to a straight chain of those. The network must read
-``Linear (ReLU Linear)*``; a trailing ReLU is accepted (the output layer never spikes;
-the prediction is the argmax of its accumulated potential).
+Supported: ``Linear``, ``Conv2d`` (groups 1, dilation 1, zero padding), ``BatchNorm1d/2d`` (right
+after a Linear/Conv2d; folded later by :func:`snnhw.passes.fold_batchnorm`), ``ReLU``,
+``AvgPool2d`` / ``MaxPool2d`` (stride = kernel, no padding, floor mode; after the ReLU — a max
+pool before it is the same, since the two commute), ``Flatten``, ``Unflatten`` (first, to give
+flat inputs their ``(C, H, W)`` shape), and the no-ops ``Dropout`` / ``Identity``, in
+``nn.Sequential`` (nested allowed) or any module whose ``forward`` traces (``torch.fx``) to a
+straight chain of those. Weight layers are separated by ReLUs; a trailing ReLU is accepted (the
+output layer never spikes; the prediction is the argmax of its accumulated potential).
 """
 
 import numpy as np
 
-from ..ir import Dense, IRError, Network
+from ..ir import BatchNorm, Conv2d, Dense, IRError, Network, Pool2d
 
 __all__ = ["from_torch", "FrontendError"]
 
@@ -18,7 +21,8 @@ class FrontendError(IRError):
     """The torch module cannot be converted; the message names the layer."""
 
 
-SUPPORTED = "Linear, ReLU, Flatten, Dropout, Identity"
+SUPPORTED = ("Linear, Conv2d, BatchNorm1d, BatchNorm2d, ReLU, AvgPool2d, MaxPool2d, Flatten, "
+             "Unflatten, Dropout, Identity")
 
 
 def _ops(module):
@@ -34,7 +38,7 @@ def _ops(module):
             else:
                 yield name, _kind(name, child), child
         return
-    if isinstance(module, (nn.Linear, nn.ReLU, nn.Flatten)):
+    if isinstance(module, (nn.Linear, nn.Conv2d, nn.ReLU, nn.Flatten)):
         yield type(module).__name__.lower(), _kind("", module), module
         return
     try:
@@ -72,61 +76,144 @@ def _ops(module):
 def _kind(name, m):
     from torch import nn
 
-    if isinstance(m, nn.Linear):
-        return "linear"
-    if isinstance(m, nn.ReLU):
-        return "relu"
-    if isinstance(m, nn.Flatten):
-        return "flatten"
-    if isinstance(m, (nn.Dropout, nn.Identity)):
-        return "noop"
+    kinds = ((nn.Linear, "linear"), (nn.Conv2d, "conv"), (nn.ReLU, "relu"), (nn.Flatten, "flatten"),
+             (nn.Unflatten, "unflatten"), ((nn.BatchNorm1d, nn.BatchNorm2d), "batchnorm"),
+             ((nn.AvgPool2d, nn.MaxPool2d), "pool"), ((nn.Dropout, nn.Identity), "noop"))
+    for cls, kind in kinds:
+        if isinstance(m, cls):
+            return kind
     raise FrontendError(f"layer {name!r} ({type(m).__name__}) is not supported; "
                         f"supported: {SUPPORTED}")
 
 
+def _np(t):
+    return t.detach().cpu().double().numpy()
+
+
+def _conv(name, m):
+    from .. import ir
+
+    if m.groups != 1:
+        raise FrontendError(f"layer {name!r} (Conv2d): groups = {m.groups} is not supported (only 1)")
+    if tuple(m.dilation) != (1, 1):
+        raise FrontendError(f"layer {name!r} (Conv2d): dilation {tuple(m.dilation)} is not supported (only 1)")
+    if m.padding_mode != "zeros":
+        raise FrontendError(f"layer {name!r} (Conv2d): padding_mode {m.padding_mode!r} is not "
+                            f"supported (only 'zeros')")
+    padding = m.padding
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif all(k % 2 for k in m.kernel_size):
+            padding = tuple(k // 2 for k in m.kernel_size)
+        else:
+            raise FrontendError(f"layer {name!r} (Conv2d): padding='same' with an even kernel "
+                                f"{tuple(m.kernel_size)} pads unevenly; not supported")
+    w = _np(m.weight)
+    b = _np(m.bias) if m.bias is not None else np.zeros(w.shape[0])
+    return ir.Conv2d(name, w, b, tuple(m.stride), tuple(padding))
+
+
+def _pool(name, m):
+    from torch import nn
+
+    kind = "max" if isinstance(m, nn.MaxPool2d) else "avg"
+    what = type(m).__name__
+    kernel = m.kernel_size if isinstance(m.kernel_size, tuple) else (m.kernel_size,) * 2
+    stride = m.stride if isinstance(m.stride, tuple) else (m.stride,) * 2
+    padding = m.padding if isinstance(m.padding, tuple) else (m.padding,) * 2
+    if tuple(stride) != tuple(kernel):
+        raise FrontendError(f"layer {name!r} ({what}): stride {tuple(stride)} differs from kernel "
+                            f"{tuple(kernel)}; only non-overlapping pooling is supported")
+    if any(padding) or m.ceil_mode:
+        raise FrontendError(f"layer {name!r} ({what}): padding and ceil_mode are not supported")
+    if kind == "max" and (getattr(m, "dilation", 1) not in (1, (1, 1)) or m.return_indices):
+        raise FrontendError(f"layer {name!r} ({what}): dilation and return_indices are not supported")
+    if kind == "avg" and m.divisor_override:
+        raise FrontendError(f"layer {name!r} ({what}): divisor_override is not supported")
+    return Pool2d(name, kind, tuple(kernel))
+
+
 def from_torch(module, input_shape=None, name=None):
-    """Read a torch ReLU MLP into a float :class:`~snnhw.ir.Network`.
+    """Read a torch ReLU network into a float :class:`~snnhw.ir.Network`.
 
     Parameters
     ----------
     module : torch.nn.Module
     input_shape : tuple of int, optional
-        Shape of one sample; default ``(in_features,)`` of the first ``Linear``.
+        Shape of one sample; default from a leading ``Unflatten``, else ``(in_features,)`` of
+        the first ``Linear``.
     name : str, optional
         Network name; default the module's class name.
     """
     name = name or type(module).__name__
-    layers, pending_relu, last_linear, seen_linear = [], False, None, False
+    layers, seen_weight, last_weight = [], False, None
+    relu_done = False          # a ReLU since the last weight layer
+    after_weight = False       # nothing but BatchNorm since the last weight layer
+    unflat_shape = None
     for op_name, kind, m in _ops(module):
         if kind == "noop":
             continue
+        if kind == "unflatten":
+            if seen_weight or unflat_shape is not None or m.dim not in (1, -len(m.unflattened_size) - 1):
+                raise FrontendError(f"layer {op_name!r} (Unflatten) is only supported first, on the "
+                                    f"flat input (dim 1)")
+            unflat_shape = tuple(int(s) for s in m.unflattened_size)
+            continue
         if kind == "flatten":
-            if seen_linear:
-                raise FrontendError(f"layer {op_name!r} (Flatten) after a Linear layer is not supported")
-            continue
+            continue             # a Linear after a spatial layer flattens it (channel-major)
         if kind == "relu":
-            if not seen_linear:
-                raise FrontendError(f"layer {op_name!r} (ReLU) comes before any Linear layer; "
-                                    f"inputs are assumed already non-negative")
-            if pending_relu:
-                continue  # ReLU(ReLU(x)) == ReLU(x)
-            pending_relu = True
+            if not seen_weight:
+                raise FrontendError(f"layer {op_name!r} (ReLU) comes before any Linear or Conv2d "
+                                    f"layer; inputs are assumed already non-negative")
+            relu_done, after_weight = True, False
             continue
-        # linear
-        if seen_linear and not pending_relu:
-            raise FrontendError(f"layers {last_linear!r} and {op_name!r}: two Linear layers without "
+        if kind == "batchnorm":
+            if not after_weight:
+                raise FrontendError(f"layer {op_name!r} ({type(m).__name__}) must directly follow a "
+                                    f"Linear or Conv2d layer to be folded into it")
+            if m.running_mean is None:
+                raise FrontendError(f"layer {op_name!r} ({type(m).__name__}): no running statistics "
+                                    f"(track_running_stats=False) to fold")
+            gamma = _np(m.weight) if m.affine else np.ones(m.num_features)
+            beta = _np(m.bias) if m.affine else np.zeros(m.num_features)
+            layers.append(BatchNorm(op_name, _np(m.running_mean), _np(m.running_var), gamma, beta,
+                                    float(m.eps)))
+            continue
+        if kind == "pool":
+            pool = _pool(op_name, m)
+            if not seen_weight:
+                raise FrontendError(f"layer {op_name!r} ({type(m).__name__}) comes before any Conv2d layer")
+            if pool.kind == "avg" and not relu_done:
+                raise FrontendError(f"layer {op_name!r} (AvgPool2d) comes before the ReLU of layer "
+                                    f"{last_weight!r}; spiking neurons average after the ReLU: "
+                                    f"put the ReLU first")
+            layers.append(pool)
+            after_weight = False
+            continue
+        # linear or conv
+        if seen_weight and not relu_done:
+            raise FrontendError(f"layers {last_weight!r} and {op_name!r}: two weight layers without "
                                 f"a ReLU between them (fuse them first)")
-        w = m.weight.detach().cpu().double().numpy()
-        b = (m.bias.detach().cpu().double().numpy() if m.bias is not None
-             else np.zeros(w.shape[0]))
-        layers.append(Dense(op_name, w, b))
-        seen_linear, pending_relu, last_linear = True, False, op_name
-    if not layers:
-        raise FrontendError(f"model {name!r} has no Linear layer")
+        if kind == "conv":
+            layers.append(_conv(op_name, m))
+        else:
+            w = _np(m.weight)
+            b = _np(m.bias) if m.bias is not None else np.zeros(w.shape[0])
+            layers.append(Dense(op_name, w, b))
+        seen_weight, last_weight, relu_done, after_weight = True, op_name, False, True
+    if not seen_weight:
+        raise FrontendError(f"model {name!r} has no Linear or Conv2d layer")
+    first = next(l for l in layers if isinstance(l, (Dense, Conv2d)))
     if input_shape is None:
-        input_shape = (layers[0].n_in,)
+        input_shape = unflat_shape
+    if input_shape is None:
+        if isinstance(first, Conv2d):
+            raise FrontendError(f"model {name!r}: the first layer {first.name!r} is a Conv2d; give "
+                                f"input_shape=(C, H, W) or start the model with nn.Unflatten")
+        input_shape = (first.n_in,)
     input_shape = tuple(int(s) for s in input_shape)
-    if int(np.prod(input_shape)) != layers[0].n_in:
+    if isinstance(first, Dense) and int(np.prod(input_shape)) != first.n_in:
         raise FrontendError(f"input shape {input_shape} has {int(np.prod(input_shape))} values but "
-                            f"layer {layers[0].name!r} expects {layers[0].n_in} inputs")
+                            f"layer {first.name!r} expects {first.n_in} inputs")
     return Network(name, input_shape, tuple(layers))

@@ -87,7 +87,10 @@ class SNNAccelerator(wiring.Component):
         m_in = self.in_shape
         n = len(qnet.layers)
         gains = self.rules.gains(qnet.coding) if hasattr(self.rules, "gains") else None
-        self.encoder = InputEncoder(self.n_inputs, self.in_shape, input_unit_for(qnet))
+        if qnet.layers[-1].is_conv:
+            raise IRError(f"layer {qnet.layers[-1].name!r}: the output layer must be a Linear layer "
+                          f"(flatten the last convolution into one)")
+        self.encoder = InputEncoder(qnet.input_shape, self.in_shape, input_unit_for(qnet))
         m_in = self.encoder.unit.m_shape
         iat = qnet.early_exit is not None
         for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
@@ -99,8 +102,9 @@ class SNNAccelerator(wiring.Component):
                 initial_membrane=(self.rules.initial_membrane(layer.threshold, qnet.coding, k)
                                   if layer.spiking else 0),
                 wait_decision=iat and static,
-                exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None))
-            m_in = fu.m_shape
+                exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None,
+                single_spike=qnet.coding.kind == "single_spike"))
+            m_in = self.engines[-1].scanner.m_shape
         #: Multipliers wider than a gate or a negation (for DSP mapping).
         self.multipliers = sum(e.synapse.multipliers for e in self.engines)
         super().__init__({

@@ -7,6 +7,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
+from .address import AddressMap
 from .exit import ExitMonitor
 from .rom import WeightROM, memory_attrs
 from .scan import NeuronScanner
@@ -71,23 +72,26 @@ class LayerEngine(wiring.Component):
     COUNT_DEPTH = 4
 
     def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False, hold=False,
-                 gains=None, initial_membrane=0, wait_decision=False, exit_margins=None):
+                 gains=None, initial_membrane=0, wait_decision=False, exit_margins=None,
+                 single_spike=False):
         self.layer, self.lanes, self.steps = layer, lanes, steps
         self.static_input, self.hold = static_input, hold
         self.wait_decision = wait_decision
         self.exit_margins = None if exit_margins is None else [int(v) for v in exit_margins]
-        self.k = -(-layer.n_out // lanes)
+        self.amap = AddressMap.for_layer(layer, lanes)
+        self.k = self.amap.acc_depth             # words of each membrane bank
         self.acc_shape = signed(layer.acc_bits)
         self.current_shape = signed(layer.current_bits) if static_input else None
         self.depth = fifo_depth(layer.n_in)
         self.rom = WeightROM(layer.weight, lanes, layer.weight_bits)
         self.initial_membrane = int(initial_membrane)
-        self.synapse = SynapsePipeline(layer.n_in, layer.n_out, lanes, layer.weight_bits, m_in_shape,
+        self.synapse = SynapsePipeline(self.amap, layer.weight_bits, m_in_shape,
                                        self.current_shape if static_input else self.acc_shape,
                                        gains=gains)
-        self.scanner = NeuronScanner(layer.n_out, lanes, layer.bias, fire_unit, self.current_shape)
+        self.scanner = NeuronScanner(layer, lanes, fire_unit, self.current_shape,
+                                     single_spike=single_spike, steps=steps)
         step_bits = self.synapse.step_bits
-        self.in_layout = event_layout(layer.n_in, m_in_shape, step_bits)
+        self.in_layout = event_layout(layer.in_shape, m_in_shape, step_bits)
         members = {}
         if wait_decision:
             members.update(decision_valid=In(1), decision_exit=In(1))
@@ -95,7 +99,7 @@ class LayerEngine(wiring.Component):
             members.update(decision_valid=Out(1), decision_exit=Out(1))
         super().__init__({
             **members,
-            "inp": In(EventStream(layer.n_in, m_in_shape, step_bits)),
+            "inp": In(EventStream(layer.in_shape, m_in_shape, step_bits)),
             "inp_room": Out(1),
             "out": Out(self.scanner.out.signature),
             "out_room": In(1),
@@ -109,19 +113,19 @@ class LayerEngine(wiring.Component):
             "rd_data": Out(self.acc_shape),
         })
 
-    def _bank(self, m, name, shape, init, port, init_phase, init_word):
+    def _bank(self, m, name, shape, init, port, init_phase, init_word, lanes=None, depth=None):
         """Instantiate a ``lanes``-banked RAM driven by ``port`` (a MemPort-like dict)."""
-        lanes = self.lanes
+        lanes = self.lanes if lanes is None else lanes
         rdata = Signal(data.ArrayLayout(shape, lanes), name=f"{name}_rdata")
         for p in range(lanes):
-            depth = max(2, self.k)
+            depth = max(2, self.k if depth is None else depth)
             mem = Memory(shape=shape, depth=depth, init=[],
                          attrs=memory_attrs(depth, Shape.cast(shape).width, rom=False))
             m.submodules[f"{name}{p}"] = mem
             wr, rd = mem.write_port(), mem.read_port()
             m.d.comb += [rd.addr.eq(port["raddr"]), rdata[p].eq(rd.data)]
             with m.If(init_phase):
-                m.d.comb += [wr.addr.eq(init_word), wr.data.eq(init), wr.en.eq(1)]
+                m.d.comb += [wr.addr.eq(init_word), wr.data.eq(init), wr.en.eq(init_word < depth)]
             with m.Else():
                 m.d.comb += [wr.addr.eq(port["waddr"]), wr.data.eq(port["wdata"][p]),
                              wr.en.eq(port["we"][p])]
@@ -154,7 +158,9 @@ class LayerEngine(wiring.Component):
         head = data.View(self.in_layout, skid.r_data)
         m.d.sync += self.inp_room.eq(fifo.w_level < self.depth - ROOM_MARGIN)
 
-        init_word = Signal(range(max(2, k)))
+        scan_windows = scan.order.windows if scan.lipool else 0
+        init_depth = max(k, scan_windows)
+        init_word = Signal(range(max(2, init_depth)))
         step = Signal(range(self.steps + 2))
         initialising = Signal(init=1)
         integrating = Signal()
@@ -168,6 +174,13 @@ class LayerEngine(wiring.Component):
         v_rdata = self._bank(m, "v", self.acc_shape, v_init, v_port, initialising, init_word)
         m.d.comb += scan.v.rdata.eq(v_rdata)
         scan_port = {"raddr": scan.v.raddr, "waddr": scan.v.waddr, "wdata": scan.v.wdata, "we": scan.v.we}
+        if scan.lipool:                # LIPooling's counts (per neuron) and sent totals (per window)
+            for name, lanes, depth in (("cnt", self.lanes, k), ("sent", 1, scan_windows)):
+                port = getattr(scan, name)
+                rdata = self._bank(m, name, scan.count_shape, 0,
+                                   {"raddr": port.raddr, "waddr": port.waddr, "wdata": port.wdata,
+                                    "we": port.we}, initialising, init_word, lanes, depth)
+                m.d.comb += port.rdata.eq(rdata)
         if self.static_input:
             c_port = {"raddr": Signal(range(max(2, k))), "waddr": syn.acc.waddr,
                       "wdata": syn.acc.wdata, "we": syn.acc.we}
@@ -192,7 +205,9 @@ class LayerEngine(wiring.Component):
         # events from the FIFO into the synapse pipeline; a token ends integration
         is_event = skid.r_rdy & ~head.last
         m.d.comb += [syn.events.valid.eq(integrating & is_event),
-                     syn.events.payload.src.eq(head.src), syn.events.payload.m.eq(head.m)]
+                     syn.events.payload.m.eq(head.m)]
+        for name in ("c", "y", "x") if self.amap.spatial else ("src",):
+            m.d.comb += getattr(syn.events.payload, name).eq(getattr(head, name))
         if syn.step_bits:
             m.d.comb += syn.events.payload.step.eq(head.step)
         take_token = integrating & skid.r_rdy & head.last & ~syn.busy
@@ -216,7 +231,7 @@ class LayerEngine(wiring.Component):
         with m.FSM():
             with m.State("INIT"):
                 m.d.sync += init_word.eq(init_word + 1)
-                with m.If(init_word == k - 1):
+                with m.If(init_word == init_depth - 1):
                     m.d.sync += [initialising.eq(0), integrating.eq(1), init_word.eq(0),
                                  step.eq(0), events.eq(0)]
                     m.next = "INTEGRATE"

@@ -47,9 +47,13 @@ def pack_weights(weight, lanes, bits):
 class WeightROM(wiring.Component):
     """Weights of one layer, ``lanes`` weights per word, one word read per cycle.
 
+    A convolution's kernel is stored once, as a dense matrix ``(C_out, C_in·kh·kw)``: word
+    ``((c·kh + ky)·kw + kx)·K + w`` holds the ``lanes`` output channels ``w·P + p`` of tap
+    ``(c, ky, kx)``.
+
     Parameters
     ----------
-    weight : int array ``(n_dst, n_src)``
+    weight : int array ``(n_dst, n_src)`` or ``(C_out, C_in, kh, kw)``
     lanes : int
     bits : int
         Signed weight width.
@@ -60,6 +64,7 @@ class WeightROM(wiring.Component):
     data : Out(lanes × signed(bits)), valid one cycle after ``addr``.
     """
     def __init__(self, weight, lanes, bits):
+        weight = np.asarray(weight).reshape(len(weight), -1)
         self._words = pack_weights(weight, lanes, bits)
         self.lanes, self.bits = lanes, bits
         self.words_per_source = -(-weight.shape[0] // lanes)

@@ -1,27 +1,123 @@
-"""The neuron scanner: once per step, every neuron gets its bias (and constant current)
-and goes through the fire unit; events leave in neuron order, then an end-of-step token."""
+"""The neuron scanner: once per step, every neuron gets its bias (and constant current) and
+goes through the fire unit; events leave in scan order — pooled, if the layer pools — then an
+end-of-step token."""
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .. import fixed
 from .rom import BiasROM
 from .stream import MemPort, event_layout
 
-__all__ = ["NeuronScanner"]
+__all__ = ["ScanOrder", "NeuronScanner"]
+
+
+class ScanOrder(wiring.Component):
+    """The order in which a layer's neurons are scanned, as counters (no table).
+
+    Pooling windows are scanned whole: for every pooled position ``(py, px)``, every channel
+    ``c``, the window's ``kh × kw`` neurons ``(c, py·kh + dy, px·kw + dx)``. A layer without
+    pooling is the same with 1 × 1 windows, and a dense layer has one position. Neuron
+    ``(c, y, x)`` lives in word ``(y·W + x)·K + c // lanes``, lane ``c % lanes`` of the banked
+    membrane RAM (the synapse pipeline's layout).
+
+    Members
+    -------
+    start : In(1)      go back to the first neuron
+    advance : In(1)    move to the next neuron
+    word, lane, channel : Out   the current neuron
+    py, px : Out       its pooled position (the event's coordinates)
+    first, last : Out  it opens / closes its window
+    window : Out       the window's index (pooled position and channel, in scan order)
+    at_end : Out       it is the last neuron
+    """
+    def __init__(self, layer, lanes):
+        self.lanes = lanes
+        self.k = -(-layer.channels // lanes)
+        self.channels = layer.channels
+        if layer.is_conv:
+            _, self.height, self.width = layer.out_shape
+            self.kh, self.kw = layer.pool[1:] if layer.pool is not None else (1, 1)
+        else:
+            self.height = self.width = self.kh = self.kw = 1
+        self.hp, self.wp = self.height // self.kh, self.width // self.kw
+        self.depth = self.height * self.width * self.k
+        self.windows = self.hp * self.wp * self.channels
+        super().__init__({
+            "start": In(1),
+            "advance": In(1),
+            "word": Out(range(max(2, self.depth))),
+            "lane": Out(range(max(2, lanes))),
+            "channel": Out(range(max(2, self.channels))),
+            "py": Out(range(max(2, self.hp))),
+            "px": Out(range(max(2, self.wp))),
+            "first": Out(1),
+            "last": Out(1),
+            "window": Out(range(max(2, self.windows))),
+            "at_end": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        k, lanes, kh, kw = self.k, self.lanes, self.kh, self.kw
+        row = self.width * k                       # words per row of positions
+        dx, dy = Signal(range(max(2, kw))), Signal(range(max(2, kh)))
+        cw = Signal(range(max(2, k)))
+        col, col0 = Signal(range(max(2, self.depth)), name="col"), Signal(range(max(2, self.depth)), name="col0")
+        rowb, rowb0 = Signal(range(max(2, self.depth)), name="rowb"), Signal(range(max(2, self.depth)), name="rowb0")
+        m.d.comb += [self.word.eq(rowb + col + cw), self.first.eq((dx == 0) & (dy == 0)),
+                     self.last.eq((dx == kw - 1) & (dy == kh - 1)),
+                     self.at_end.eq(self.last & (self.channel == self.channels - 1)
+                                    & (self.py == self.hp - 1) & (self.px == self.wp - 1))]
+        with m.If(self.start):
+            m.d.sync += [dx.eq(0), dy.eq(0), cw.eq(0), col.eq(0), col0.eq(0), rowb.eq(0), rowb0.eq(0),
+                         self.lane.eq(0), self.channel.eq(0), self.py.eq(0), self.px.eq(0),
+                         self.window.eq(0)]
+        with m.Elif(self.advance):
+            with m.If(dx != kw - 1):                        # next column of the window
+                m.d.sync += [dx.eq(dx + 1), col.eq(col + k)]
+            with m.Elif(dy != kh - 1):                      # next row of the window
+                m.d.sync += [dx.eq(0), dy.eq(dy + 1), col.eq(col0), rowb.eq(rowb + row)]
+            with m.Else():                                  # window done
+                m.d.sync += [dx.eq(0), dy.eq(0), self.window.eq(self.window + 1)]
+                with m.If(self.channel != self.channels - 1):       # next channel, same position
+                    m.d.sync += [self.channel.eq(self.channel + 1), col.eq(col0), rowb.eq(rowb0)]
+                    with m.If(self.lane == lanes - 1):
+                        m.d.sync += [self.lane.eq(0), cw.eq(cw + 1)]
+                    with m.Else():
+                        m.d.sync += self.lane.eq(self.lane + 1)
+                with m.Else():
+                    m.d.sync += [self.channel.eq(0), self.lane.eq(0), cw.eq(0)]
+                    with m.If(self.px != self.wp - 1):               # next pooled column
+                        m.d.sync += [self.px.eq(self.px + 1), col.eq(col0 + kw * k),
+                                     col0.eq(col0 + kw * k), rowb.eq(rowb0)]
+                    with m.Else():                                   # next pooled row
+                        m.d.sync += [self.px.eq(0), self.py.eq(self.py + 1), col.eq(0), col0.eq(0),
+                                     rowb.eq(rowb0 + kh * row), rowb0.eq(rowb0 + kh * row)]
+        return m
 
 
 class NeuronScanner(wiring.Component):
-    """Scan ``n`` neurons (one per cycle): ``v ← fire(v + c + b)``.
+    """Scan a layer's neurons (one per cycle, :class:`ScanOrder`): ``v ← fire(v + c + b)``.
+
+    Pooling is done on the way out. Rate and burst codings: average pooling sends the window's
+    summed spikes as one event; max pooling (LIPooling) keeps every neuron's cumulative count
+    ``C`` and every window's sent total ``O`` and sends ``max C − O``. Single-spike coding:
+    average pooling sends each spike at its window's coordinates; max pooling sends the
+    window's earliest spike.
 
     Parameters
     ----------
-    n : int
+    layer : :class:`~snnhw.ir.QuantLayer`
     lanes : int
-    bias : int array ``(n,)``
     fire_unit : :class:`~snnhw.hw.fire.FireUnit`
     current_shape : signed shape or None
         Shape of the constant-current RAM, for a layer driven by analogue input.
+    single_spike : bool
+        The coding sends single spikes (pooling by step, not by count).
+    steps : int
+        Steps per image (bounds the LIPooling counts).
 
     Members
     -------
@@ -31,72 +127,127 @@ class NeuronScanner(wiring.Component):
     value_valid, value : Out   every scanned neuron's new membrane, in scan order
     v : Out(:class:`MemPort`)            the membrane RAM
     c_raddr : Out; c_rdata : In          the constant-current RAM (if any)
-    out : Out(event stream)              events and the end-of-step token
+    cnt : Out(:class:`MemPort`)          LIPooling: the cumulative-count RAM (same layout as ``v``)
+    sent : Out(:class:`MemPort`)         LIPooling: per window, what it has sent (one lane)
+    out : Out(event stream)              events and the tokens
     out_room : In(1)                     the consumer can take ``EMIT_LATENCY`` more events
     """
-    def __init__(self, n, lanes, bias, fire_unit, current_shape=None):
-        self.n, self.lanes, self.k = n, lanes, -(-n // lanes)
+    def __init__(self, layer, lanes, fire_unit, current_shape=None, single_spike=False, steps=1):
+        self.layer, self.lanes = layer, lanes
+        self.order = ScanOrder(layer, lanes)
+        self.k = self.order.k
         self.fire_unit = fire_unit
-        self.bias_rom = BiasROM(bias)
+        self.bias_rom = BiasROM(layer.bias)
         self.current_shape = current_shape
+        self.pool = None if layer.pool is None else layer.pool[0]
+        self.single_spike = single_spike
+        self.window_steps = (1 << fire_unit.step_bits) - 1 if fire_unit.step_bits else 0
         acc = signed(fire_unit.acc_bits)
+        m_shape = Shape.cast(fire_unit.m_shape)
+        m_max = (1 << m_shape.width) - 1                     # rate and burst spikes are unsigned
+        if self.pool == "avg" and not single_spike:          # a window's summed spikes
+            m_shape = unsigned(fixed.unsigned_width(layer.pool_area * m_max))
+        self.m_shape = m_shape
+        self.lipool = self.pool == "max" and not single_spike
+        if self.lipool:
+            self.count_shape = unsigned(fixed.unsigned_width(steps * m_max))
         members = {
             "start": In(1),
             "finish": In(1),
             "busy": Out(1),
             "value_valid": Out(1),
             "value": Out(acc),
-            "v": Out(MemPort(self.k, acc, lanes)),
+            "v": Out(MemPort(self.order.depth, acc, lanes)),
             "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(
-                event_layout(n, fire_unit.m_shape, fire_unit.step_bits))})),
+                event_layout(layer.pooled_shape, m_shape, fire_unit.step_bits))})),
             "out_room": In(1),
         }
         if current_shape is not None:
-            members["c_raddr"] = Out(range(max(2, self.k)))
+            members["c_raddr"] = Out(range(max(2, self.order.depth)))
             members["c_rdata"] = In(data.ArrayLayout(current_shape, lanes))
+        if self.lipool:
+            members["cnt"] = Out(MemPort(self.order.depth, self.count_shape, lanes))
+            members["sent"] = Out(MemPort(self.order.windows, self.count_shape, 1))
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
+        m.submodules.order = order = self.order
         m.submodules.bias = bias = self.bias_rom
         m.submodules.fire = fire = self.fire_unit
-        lanes, k = self.lanes, self.k
+        lanes, spatial = self.lanes, len(self.layer.pooled_shape) == 3
 
         running = Signal()
-        j = Signal(range(self.n + 1))
-        word = Signal(range(max(2, k)))
-        lane = Signal(range(max(2, lanes)))
         issue = running & self.out_room
-        m.d.comb += [self.v.raddr.eq(word), bias.addr.eq(j)]
+        m.d.comb += [order.start.eq(self.start), order.advance.eq(issue),
+                     self.v.raddr.eq(order.word), bias.addr.eq(order.channel)]
         if self.current_shape is not None:
-            m.d.comb += self.c_raddr.eq(word)
+            m.d.comb += self.c_raddr.eq(order.word)
+        if self.lipool:
+            m.d.comb += [self.cnt.raddr.eq(order.word), self.sent.raddr.eq(order.window)]
         with m.If(self.start):
-            m.d.sync += [running.eq(1), j.eq(0), word.eq(0), lane.eq(0)]
-        with m.Elif(issue):
-            m.d.sync += j.eq(j + 1)
-            with m.If(lane == lanes - 1):
-                m.d.sync += [lane.eq(0), word.eq(word + 1)]
-            with m.Else():
-                m.d.sync += lane.eq(lane + 1)
-            with m.If(j == self.n - 1):
-                m.d.sync += running.eq(0)
+            m.d.sync += running.eq(1)
+        with m.Elif(issue & order.at_end):
+            m.d.sync += running.eq(0)
 
-        # stage 1: membrane (+ current) + bias
-        s1_valid, s1_j, s1_word, s1_lane = Signal(), Signal.like(j), Signal.like(word), Signal.like(lane)
-        m.d.sync += [s1_valid.eq(issue), s1_j.eq(j), s1_word.eq(word), s1_lane.eq(lane)]
-        total = self.v.rdata[s1_lane] + bias.data
+        # stage 1: membrane (+ current) + bias; the neuron's place travels along
+        def place(prefix):
+            return {name: Signal.like(getattr(order, name), name=f"{prefix}_{name}")
+                    for name in ("word", "lane", "channel", "py", "px", "first", "last", "window")}
+        s1_valid, s1 = Signal(), place("s1")
+        m.d.sync += [s1_valid.eq(issue)] + [s1[n].eq(getattr(order, n)) for n in s1]
+        total = self.v.rdata[s1["lane"]] + bias.data
         if self.current_shape is not None:
-            total = total + self.c_rdata[s1_lane]
-        s2_valid, s2_j, s2_word, s2_lane = Signal(), Signal.like(j), Signal.like(word), Signal.like(lane)
+            total = total + self.c_rdata[s1["lane"]]
+        s2_valid, s2 = Signal(), place("s2")
         s2_v = Signal(signed(self.fire_unit.acc_bits))
-        m.d.sync += [s2_valid.eq(s1_valid), s2_j.eq(s1_j), s2_word.eq(s1_word),
-                     s2_lane.eq(s1_lane), s2_v.eq(total)]
+        m.d.sync += [s2_valid.eq(s1_valid), s2_v.eq(total)] + [s2[n].eq(s1[n]) for n in s2]
+        if self.lipool:
+            s2_cnt = Signal(self.count_shape)
+            s2_sent = Signal(self.count_shape)
+            m.d.sync += [s2_cnt.eq(self.cnt.rdata[s1["lane"]]), s2_sent.eq(self.sent.rdata[0])]
 
-        # stage 2: fire, write back, emit
-        m.d.comb += [fire.v.eq(s2_v), self.v.waddr.eq(s2_word),
+        # stage 2: fire, write back, pool, emit
+        m.d.comb += [fire.v.eq(s2_v), self.v.waddr.eq(s2["word"]),
                      self.value_valid.eq(s2_valid), self.value.eq(fire.v_next)]
         for p in range(lanes):
-            m.d.comb += [self.v.wdata[p].eq(fire.v_next), self.v.we[p].eq(s2_valid & (s2_lane == p))]
+            m.d.comb += [self.v.wdata[p].eq(fire.v_next), self.v.we[p].eq(s2_valid & (s2["lane"] == p))]
+
+        emit = Signal()                     # an event leaves with this neuron
+        ev_m = Signal(self.m_shape)
+        ev_step = Signal(max(1, fire.step_bits))
+        if self.pool is None or (self.pool == "avg" and self.single_spike):
+            m.d.comb += [emit.eq(fire.fire), ev_m.eq(fire.m)]
+            if fire.step_bits:
+                m.d.comb += ev_step.eq(fire.step)
+        elif self.pool == "avg":            # the window's spikes, summed
+            acc = Signal(self.m_shape)
+            m.d.comb += ev_m.eq(Mux(s2["first"], 0, acc) + fire.m)
+            with m.If(s2_valid):
+                m.d.sync += acc.eq(ev_m)
+            m.d.comb += emit.eq(s2["last"] & (ev_m != 0))
+        elif self.single_spike:             # max: the window's earliest spike
+            none = self.window_steps + 1
+            best = Signal(range(none + 1))
+            cand = Mux(fire.fire, fire.step, none)
+            earliest = Signal.like(best)
+            m.d.comb += earliest.eq(Mux(s2["first"] | (cand < best), cand, best))
+            with m.If(s2_valid):
+                m.d.sync += best.eq(earliest)
+            m.d.comb += [emit.eq(s2["last"] & (earliest != none)), ev_m.eq(1), ev_step.eq(earliest)]
+        else:                               # max, LIPooling: the growth of the largest count
+            new_cnt = Signal(self.count_shape)
+            peak, top = Signal(self.count_shape), Signal(self.count_shape)
+            m.d.comb += [new_cnt.eq(s2_cnt + fire.m),
+                         top.eq(Mux(s2["first"] | (new_cnt > peak), new_cnt, peak)),
+                         self.cnt.waddr.eq(s2["word"]), self.sent.waddr.eq(s2["window"]),
+                         self.sent.wdata[0].eq(top), self.sent.we[0].eq(s2_valid & s2["last"])]
+            for p in range(lanes):
+                m.d.comb += [self.cnt.wdata[p].eq(new_cnt), self.cnt.we[p].eq(s2_valid & (s2["lane"] == p))]
+            with m.If(s2_valid):
+                m.d.sync += peak.eq(top)
+            # top − sent ≤ the largest spike count of one step (counts grow by at most that)
+            m.d.comb += [ev_m.eq(top - s2_sent), emit.eq(s2["last"] & (top != s2_sent))]
 
         # end-of-step token once the last neuron has left stage 2; end-of-image token on finish
         pending_last, pending_final = Signal(), Signal()
@@ -112,15 +263,18 @@ class NeuronScanner(wiring.Component):
         with m.If(send_final):
             m.d.sync += pending_final.eq(0)
         # the output is registered: the consumer's FIFO sees a flop, not the fire logic
-        m.d.sync += [self.out.valid.eq(0), self.out.payload.last.eq(0), self.out.payload.final.eq(0)]
+        payload = self.out.payload
+        m.d.sync += [self.out.valid.eq(0), payload.last.eq(0), payload.final.eq(0)]
         with m.If(s2_valid):
-            m.d.sync += [self.out.valid.eq(fire.fire), self.out.payload.src.eq(s2_j),
-                         self.out.payload.m.eq(fire.m)]
+            m.d.sync += [self.out.valid.eq(emit), payload.m.eq(ev_m)]
+            if spatial:
+                m.d.sync += [payload.c.eq(s2["channel"]), payload.y.eq(s2["py"]), payload.x.eq(s2["px"])]
+            else:
+                m.d.sync += payload.src.eq(s2["channel"])
             if fire.step_bits:
-                m.d.sync += self.out.payload.step.eq(fire.step)
+                m.d.sync += payload.step.eq(ev_step)
         with m.Elif(send_last | send_final):
-            m.d.sync += [self.out.valid.eq(1), self.out.payload.last.eq(1),
-                         self.out.payload.final.eq(send_final)]
+            m.d.sync += [self.out.valid.eq(1), payload.last.eq(1), payload.final.eq(send_final)]
         m.d.comb += self.busy.eq(running | s1_valid | s2_valid | pending_last | pending_final
                                  | self.out.valid)
         return m

@@ -16,12 +16,18 @@ EMIT_LATENCY = 3
 ROOM_MARGIN = EMIT_LATENCY + 2
 
 
-def event_layout(n_src, m_shape, step_bits=0):
-    """Payload of an event: ``src`` neuron, multiplier ``m``, spike ``step`` (codings whose
-    step gain depends on it; absent when ``step_bits`` is 0), and the token flags: ``last``
-    marks a token instead of an event — the end of a step, or with ``final`` the end of the
-    image (after its last step token)."""
-    fields = {"src": unsigned(max(1, fixed.ceil_log2(n_src))), "m": m_shape}
+def event_layout(shape, m_shape, step_bits=0):
+    """Payload of an event from a source of ``shape`` (an int or ``(n,)``: one index ``src``;
+    ``(C, H, W)``: coordinates ``c``, ``y``, ``x``), multiplier ``m``, spike ``step`` (codings
+    whose step gain depends on it; absent when ``step_bits`` is 0), and the token flags:
+    ``last`` marks a token instead of an event — the end of a step, or with ``final`` the end
+    of the image (after its last step token)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if len(shape) == 3:
+        fields = {name: unsigned(max(1, fixed.ceil_log2(n))) for name, n in zip("cyx", shape)}
+    else:
+        fields = {"src": unsigned(max(1, fixed.ceil_log2(int(shape[0]))))}
+    fields["m"] = m_shape
     if step_bits:
         fields["step"] = unsigned(step_bits)
     fields["last"] = unsigned(1)
@@ -29,9 +35,9 @@ def event_layout(n_src, m_shape, step_bits=0):
     return data.StructLayout(fields)
 
 
-def EventStream(n_src, m_shape, step_bits=0):
+def EventStream(shape, m_shape, step_bits=0):
     """Signature of an event stream."""
-    return stream.Signature(event_layout(n_src, m_shape, step_bits))
+    return stream.Signature(event_layout(shape, m_shape, step_bits))
 
 
 class MemPort(wiring.Signature):

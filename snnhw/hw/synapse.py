@@ -13,19 +13,21 @@ __all__ = ["SynapsePipeline"]
 
 
 class SynapsePipeline(wiring.Component):
-    """Apply events ``(src, m[, step])`` to a banked accumulator RAM: ``A[j] += m · g(step) · W[j, src]``.
+    """Apply events ``(source, m[, step])`` to a banked accumulator RAM:
+    ``A[j] += m · g(step) · W[j, source]`` for every target ``j`` of the event.
 
     Initiation interval 1: a new ROM word (``lanes`` targets) every cycle, back-to-back
-    events without bubbles. Stages: *issue* (ROM and RAM addresses), *register* (ROM word
-    and old value), *multiply* (``m · W``: a gate for 1-bit ``m``, a negation for ``±1``),
+    events without bubbles. Stages: *issue* (walks the event's targets: ``K`` words per output
+    position, positions row by row — :class:`~snnhw.hw.address.AddressMap`), *register* (ROM
+    word and old value), *multiply* (``m · W``: a gate for 1-bit ``m``, a negation for ``±1``),
     *step gain* (only with ``gains``: a shift when every gain is a power of two, else a
-    constant table and a multiply), *accumulate* (add and write back). Writes of the
-    previous ``forward_depth`` cycles are forwarded where they can hit the same word.
+    constant table and a multiply), *accumulate* (add and write back). Writes of the previous
+    ``forward_depth`` cycles are forwarded where they can hit the same word: an earlier event's
+    item with the same address is at least ``K`` cycles back.
 
     Parameters
     ----------
-    n_src, n_dst : int
-    lanes : int
+    amap : :class:`~snnhw.hw.address.AddressMap`
     weight_bits : int
     m_shape : shape of the event multiplier
     acc_shape : signed shape of the accumulator
@@ -34,14 +36,14 @@ class SynapsePipeline(wiring.Component):
 
     Members
     -------
-    events : In(stream of ``{src, m[, step]}``)
+    events : In(stream of ``{src | c, y, x; m[, step]}``)
     rom_addr : Out; rom_data : In(lanes × signed(weight_bits))  — a :class:`WeightROM`
     acc : Out(:class:`MemPort`)
     busy : Out(1)  — an event is being issued or a write is pending
     """
-    def __init__(self, n_src, n_dst, lanes, weight_bits, m_shape, acc_shape, gains=None):
-        self.n_src, self.n_dst, self.lanes = n_src, n_dst, lanes
-        self.k = -(-n_dst // lanes)
+    def __init__(self, amap, weight_bits, m_shape, acc_shape, gains=None):
+        self.amap = amap
+        self.lanes, self.k = amap.lanes, amap.k
         self.m_shape, self.acc_shape = m_shape, acc_shape
         self.weight_bits = weight_bits
         self.gains = None if gains is None else [int(g) for g in gains]
@@ -53,16 +55,20 @@ class SynapsePipeline(wiring.Component):
                         "sign" if m_sh.width == 2 and m_sh.signed else "multiply")
         self._shift = gains is not None and all(g > 0 and g & (g - 1) == 0 for g in self.gains)
         #: Multipliers wider than a gate or a negation, per lane (for DSP mapping).
-        self.multipliers = lanes * ((self._m_kind == "multiply")
-                                    + (gains is not None and not self._shift))
-        fields = {"src": unsigned(max(1, (n_src - 1).bit_length())), "m": m_shape}
+        self.multipliers = self.lanes * ((self._m_kind == "multiply")
+                                         + (gains is not None and not self._shift))
+        if amap.spatial:
+            fields = {n: unsigned(max(1, (size - 1).bit_length())) for n, size in zip("cyx", amap.source)}
+        else:
+            fields = {"src": unsigned(max(1, (amap.source[0] - 1).bit_length()))}
+        fields["m"] = m_shape
         if self.step_bits:
             fields["step"] = unsigned(self.step_bits)
         super().__init__({
             "events": In(stream.Signature(data.StructLayout(fields))),
-            "rom_addr": Out(range(max(2, n_src * self.k))),
-            "rom_data": In(data.ArrayLayout(signed(weight_bits), lanes)),
-            "acc": Out(MemPort(self.k, acc_shape, lanes)),
+            "rom_addr": Out(range(max(2, amap.rom_depth))),
+            "rom_data": In(data.ArrayLayout(signed(weight_bits), self.lanes)),
+            "acc": Out(MemPort(amap.acc_depth, acc_shape, self.lanes)),
             "busy": Out(1),
         })
 
@@ -73,55 +79,109 @@ class SynapsePipeline(wiring.Component):
             return Mux(mult[-1], -w, w)
         return w * mult
 
+    @staticmethod
+    def _table(values, shape):
+        return Array(Const(int(v), shape) for v in values)
+
+    def _decode(self, m, payload):
+        """``(rom, acc, ny, nx)`` of an incoming event: its first word and target counts."""
+        amap = self.amap
+        rom_w = range(max(2, amap.rom_depth))
+        acc_w = range(max(2, amap.acc_depth))
+        if not amap.spatial:
+            return payload.src * self.k, Const(0, acc_w), Const(1, 1), Const(1, 1)
+        t = amap.tables
+        rom = Signal(rom_w)
+        acc = Signal(acc_w)
+        ny = Signal(range(int(t["y_count"].max()) + 1))
+        nx = Signal(range(int(t["x_count"].max()) + 1))
+        m.d.comb += [
+            rom.eq(self._table(t["c_rom"], rom_w)[payload.c] + self._table(t["y_rom"], rom_w)[payload.y]
+                   + self._table(t["x_rom"], rom_w)[payload.x]),
+            acc.eq(self._table(t["y_acc"], acc_w)[payload.y] + self._table(t["x_acc"], acc_w)[payload.x]),
+            ny.eq(self._table(t["y_count"], ny.shape())[payload.y]),
+            nx.eq(self._table(t["x_count"], nx.shape())[payload.x]),
+        ]
+        return rom, acc, ny, nx
+
     def elaborate(self, platform):
         m = Module()
-        k, lanes = self.k, self.lanes
+        k, lanes, amap = self.k, self.lanes, self.amap
         has_step = bool(self.step_bits)
+        spatial = amap.spatial
 
-        # issue stage
+        # issue stage: walk the current event's words (w), columns (xi) and rows (yi); the
+        # "at the end" flags are registers, so `ready` stays a few gates deep
         cur_valid = Signal()
-        cur_src = Signal.like(self.events.payload.src)
         cur_m = Signal(self.m_shape)
         cur_step = Signal(max(1, self.step_bits))
-        word = Signal(range(max(2, k)))
-        last_word = Signal()            # registered word == k - 1: keeps `ready` one LUT deep
-        m.d.comb += [
-            self.events.ready.eq(~cur_valid | last_word),
-            self.rom_addr.eq(cur_src * k + word),
-            self.acc.raddr.eq(word),
-        ]
+        rom, acc = Signal.like(self.rom_addr), Signal(range(max(2, amap.acc_depth)))
+        w = Signal(range(max(2, k)))
+        w_end = Signal()
+        m.d.comb += [self.rom_addr.eq(rom), self.acc.raddr.eq(acc)]
+        d_rom, d_acc, d_ny, d_nx = self._decode(m, self.events.payload)
+        if spatial:
+            xi, yi = Signal.like(d_nx), Signal.like(d_ny)
+            nx, ny = Signal.like(d_nx), Signal.like(d_ny)
+            x_end, y_end = Signal(), Signal()
+            rom_pos, rom_row = Signal.like(rom), Signal.like(rom)
+            acc_pos, acc_row = Signal.like(acc), Signal.like(acc)
+            last = w_end & x_end & y_end
+            empty = (d_ny == 0) | (d_nx == 0)          # reaches nothing: consumed, not issued
+        else:
+            last, empty = w_end, Const(0)
+        m.d.comb += self.events.ready.eq(~cur_valid | last)
         with m.If(cur_valid):
-            with m.If(last_word):
+            with m.If(~w_end):
+                m.d.sync += [w.eq(w + 1), w_end.eq(w == k - 2), rom.eq(rom + 1), acc.eq(acc + 1)]
+            with m.Elif(last):
                 m.d.sync += cur_valid.eq(0)
-            with m.Else():
-                m.d.sync += [word.eq(word + 1), last_word.eq(word == k - 2)]
+            if spatial:
+                with m.Elif(~x_end):           # next output column
+                    m.d.sync += [w.eq(0), w_end.eq(k == 1), xi.eq(xi + 1), x_end.eq(xi == nx - 2),
+                                 rom.eq(rom_pos + amap.steps["rom_x"]), rom_pos.eq(rom_pos + amap.steps["rom_x"]),
+                                 acc.eq(acc_pos + amap.steps["acc_x"]), acc_pos.eq(acc_pos + amap.steps["acc_x"])]
+                with m.Else():                 # next output row
+                    nxt_rom, nxt_acc = rom_row + amap.steps["rom_y"], acc_row + amap.steps["acc_y"]
+                    m.d.sync += [w.eq(0), w_end.eq(k == 1), xi.eq(0), x_end.eq(nx == 1),
+                                 yi.eq(yi + 1), y_end.eq(yi == ny - 2),
+                                 rom.eq(nxt_rom), rom_pos.eq(nxt_rom), rom_row.eq(nxt_rom),
+                                 acc.eq(nxt_acc), acc_pos.eq(nxt_acc), acc_row.eq(nxt_acc)]
         with m.If(self.events.valid & self.events.ready):
-            m.d.sync += [cur_valid.eq(1), cur_src.eq(self.events.payload.src),
-                         cur_m.eq(self.events.payload.m), word.eq(0), last_word.eq(k == 1)]
+            m.d.sync += [cur_valid.eq(~empty), cur_m.eq(self.events.payload.m), w.eq(0),
+                         w_end.eq(k == 1), rom.eq(d_rom), acc.eq(d_acc)]
+            if spatial:
+                m.d.sync += [xi.eq(0), yi.eq(0), nx.eq(d_nx), ny.eq(d_ny), x_end.eq(d_nx == 1),
+                             y_end.eq(d_ny == 1), rom_pos.eq(d_rom), rom_row.eq(d_rom),
+                             acc_pos.eq(d_acc), acc_row.eq(d_acc)]
             if has_step:
                 m.d.sync += cur_step.eq(self.events.payload.step)
+        word = acc                    # the accumulator address travels down the pipeline
+        tail = w_end                  # ... with whether it is a position's last word (lane mask)
 
         # register stage: ROM word, multiplier and old accumulator value (short BRAM paths)
-        s1_valid, s1_word = Signal(), Signal.like(word)
+        s1_valid, s1_word, s1_tail = Signal(), Signal.like(word), Signal()
         s1_m, s1_step = Signal(self.m_shape), Signal.like(cur_step)
-        m.d.sync += [s1_valid.eq(cur_valid), s1_word.eq(word), s1_m.eq(cur_m), s1_step.eq(cur_step)]
-        s2_valid, s2_word = Signal(), Signal.like(word)
+        m.d.sync += [s1_valid.eq(cur_valid), s1_word.eq(word), s1_tail.eq(tail), s1_m.eq(cur_m),
+                     s1_step.eq(cur_step)]
+        s2_valid, s2_word, s2_tail = Signal(), Signal.like(word), Signal()
         s2_m, s2_step = Signal(self.m_shape), Signal.like(cur_step)
         s2_w = Signal(data.ArrayLayout(signed(self.weight_bits), lanes))
         s2_old = Signal(data.ArrayLayout(self.acc_shape, lanes))
-        m.d.sync += [s2_valid.eq(s1_valid), s2_word.eq(s1_word), s2_m.eq(s1_m), s2_step.eq(s1_step),
-                     s2_w.eq(self.rom_data), s2_old.eq(self.acc.rdata)]
+        m.d.sync += [s2_valid.eq(s1_valid), s2_word.eq(s1_word), s2_tail.eq(s1_tail), s2_m.eq(s1_m),
+                     s2_step.eq(s1_step), s2_w.eq(self.rom_data), s2_old.eq(self.acc.rdata)]
 
         # multiply stage: m · W
         m_width = Shape.cast(self.m_shape).width
         prod_shape = signed(self.weight_bits + m_width + 1)
-        s3_valid, s3_word, s3_step = Signal(), Signal.like(word), Signal.like(cur_step)
+        s3_valid, s3_word, s3_tail, s3_step = Signal(), Signal.like(word), Signal(), Signal.like(cur_step)
         s3_prod = Signal(data.ArrayLayout(prod_shape, lanes))
         s3_old = Signal(data.ArrayLayout(self.acc_shape, lanes))
-        m.d.sync += [s3_valid.eq(s2_valid), s3_word.eq(s2_word), s3_step.eq(s2_step), s3_old.eq(s2_old)]
+        m.d.sync += [s3_valid.eq(s2_valid), s3_word.eq(s2_word), s3_tail.eq(s2_tail), s3_step.eq(s2_step),
+                     s3_old.eq(s2_old)]
         for p in range(lanes):
             m.d.sync += s3_prod[p].eq(self._times_m(s2_w[p], s2_m))
-        valid, word_n, prod, old = s3_valid, s3_word, s3_prod, s3_old
+        valid, word_n, tail_n, prod, old = s3_valid, s3_word, s3_tail, s3_prod, s3_old
 
         # step-gain stage: · g(step), a shift for power-of-two gains
         if has_step:
@@ -133,13 +193,13 @@ class SynapsePipeline(wiring.Component):
             else:
                 gain = Array(Const(g, unsigned(fixed.unsigned_width(max(table)))) for g in table)[s3_step]
                 g_shape = signed(prod_shape.width + fixed.unsigned_width(max(table)) + 1)
-            s4_valid, s4_word = Signal(), Signal.like(word)
+            s4_valid, s4_word, s4_tail = Signal(), Signal.like(word), Signal()
             s4_prod = Signal(data.ArrayLayout(g_shape, lanes))
             s4_old = Signal(data.ArrayLayout(self.acc_shape, lanes))
-            m.d.sync += [s4_valid.eq(s3_valid), s4_word.eq(s3_word), s4_old.eq(s3_old)]
+            m.d.sync += [s4_valid.eq(s3_valid), s4_word.eq(s3_word), s4_tail.eq(s3_tail), s4_old.eq(s3_old)]
             for p in range(lanes):
                 m.d.sync += s4_prod[p].eq(s3_prod[p] << amount if self._shift else s3_prod[p] * gain)
-            valid, word_n, prod, old = s4_valid, s4_word, s4_prod, s4_old
+            valid, word_n, tail_n, prod, old = s4_valid, s4_word, s4_tail, s4_prod, s4_old
 
         # accumulate stage; the RAM value was read before the writes of the last
         # forward_depth cycles landed, so those writes are forwarded (newest wins)
@@ -147,15 +207,16 @@ class SynapsePipeline(wiring.Component):
                 Signal(data.ArrayLayout(self.acc_shape, lanes), name=f"fwd{d}_data"),
                 Signal(lanes, name=f"fwd{d}_we")) for d in range(self.forward_depth)]
         new = Signal(data.ArrayLayout(self.acc_shape, lanes))
-        tail_lanes = self.n_dst - (k - 1) * lanes
-        # an item d cycles ahead hits the same word only if d >= K (words of one event differ)
+        tail_lanes = amap.tail_lanes
+        # an earlier event's item with the same address is at least K cycles back: between
+        # them lie the rest of that word's position and the start of the same position
         hazards = [entry for d, entry in enumerate(fwd, start=1) if d >= k]
         for p in range(lanes):
             base = old[p]
             for f_valid, f_addr, f_data, f_we in reversed(hazards):   # oldest first, newest wins
                 base = Mux(f_valid & f_we[p] & (f_addr == word_n), f_data[p], base)
             m.d.comb += new[p].eq(base + prod[p])
-            lane_ok = 1 if p < tail_lanes else (word_n != k - 1)
+            lane_ok = 1 if p < tail_lanes else ~tail_n
             m.d.comb += self.acc.we[p].eq(valid & lane_ok)
         m.d.comb += [self.acc.waddr.eq(word_n), self.acc.wdata.eq(new)]
         prev = (valid, word_n, new, self.acc.we)

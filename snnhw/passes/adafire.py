@@ -13,8 +13,7 @@ import numpy as np
 
 from .. import golden
 from ..ir import BurstCoding, IRError
-from .calibrate import calibrate
-from .normalise import normalise
+from .pipeline import prepare
 from .quantise import quantise
 from .widths import bound_widths
 
@@ -63,8 +62,7 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
         raise IRError(f"network {net.name!r}: AdaFire needs at least one spiking (hidden) layer")
     bursts = sorted(set(bursts or DEFAULT_BURSTS))
     rhos = sorted(set(rhos or DEFAULT_RHOS))
-    calib = calibrate(net, x_cal, percentile=percentile)
-    norm = normalise(net, calib)
+    calib, norm = prepare(net, x_cal, percentile)
     cache = {}
 
     def evaluate(gammas, rs):

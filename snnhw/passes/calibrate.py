@@ -20,7 +20,7 @@ class Calibration:
     input_signed : bool
         Whether calibration inputs had negative values.
     lambdas : tuple of float
-        ``λ_l`` per layer.
+        ``λ_l`` per weight layer.
     percentile : float
     n_samples : int
     """
@@ -37,7 +37,8 @@ class Calibration:
 
 
 def calibrate(net, x, percentile=99.9, input_scale=None):
-    """Measure ``λ_l`` = the ``percentile`` of each layer's positive activations.
+    """Measure ``λ_l`` = the ``percentile`` of each weight layer's positive activations (after
+    its ReLU, before any pooling).
 
     The output layer uses ``|a|``. ``percentile=100`` is the max rule.
 
@@ -61,8 +62,9 @@ def calibrate(net, x, percentile=99.9, input_scale=None):
     elif not input_scale > 0:
         raise IRError(f"input_scale must be > 0, got {input_scale}")
     lambdas = []
-    for k, (layer, a) in enumerate(zip(net.layers, net.activations(x))):
-        vals = np.abs(a) if k == len(net.layers) - 1 else a
+    weight_layers = net.weight_layers
+    for k, (layer, a) in enumerate(zip(weight_layers, net.activations(x))):
+        vals = np.abs(a) if k == len(weight_layers) - 1 else a
         vals = vals[vals > 0]
         if vals.size == 0:
             raise IRError(f"layer {layer.name!r}: no positive activation on the calibration data "

@@ -5,8 +5,7 @@ import numpy as np
 
 from .. import golden
 from ..ir import IRError, SingleSpikeCoding
-from .calibrate import calibrate
-from .normalise import normalise
+from .pipeline import prepare
 from .quantise import quantise
 from .widths import bound_widths
 
@@ -33,8 +32,7 @@ def search_phase_coding(net, x_cal, y_cal, *, bases=DEFAULT_BASES, windows=DEFAU
     """
     if y_cal is None:
         raise IRError("the (base, window) search needs calibration labels")
-    calib = calibrate(net, x_cal, percentile=percentile)
-    norm = normalise(net, calib)
+    calib, norm = prepare(net, x_cal, percentile)
     points = []
     for base in bases:
         for window in windows:

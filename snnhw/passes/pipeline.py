@@ -2,14 +2,25 @@
 
 from ..ir import Network, RateCoding
 from .calibrate import calibrate
+from .fold import fold_batchnorm
 from .normalise import normalise
 from .quantise import quantise
 from .widths import bound_widths
 
-__all__ = ["PIPELINE", "convert"]
+__all__ = ["PIPELINE", "prepare", "convert"]
 
 #: The passes, in order (names for docs and reports).
-PIPELINE = ("calibrate", "normalise", "quantise", "bound_widths")
+PIPELINE = ("fold_batchnorm", "calibrate", "normalise", "quantise", "bound_widths")
+
+
+def prepare(net, x_cal, percentile=99.9):
+    """The coding-independent passes: ``fold_batchnorm → calibrate → normalise``.
+
+    Returns ``(calibration, normalised network)``.
+    """
+    net = fold_batchnorm(net)
+    calib = calibrate(net, x_cal, percentile=percentile)
+    return calib, normalise(net, calib)
 
 
 def convert(model, x_cal, coding=None, *, weight_bits=8, input_bits=8, percentile=99.9,
@@ -30,7 +41,5 @@ def convert(model, x_cal, coding=None, *, weight_bits=8, input_bits=8, percentil
         from ..frontend import from_torch
         model = from_torch(model, input_shape=input_shape, name=name)
     coding = coding if coding is not None else RateCoding()
-    calib = calibrate(model, x_cal, percentile=percentile)
-    qnet = quantise(normalise(model, calib), calib, coding, weight_bits=weight_bits,
-                    input_bits=input_bits)
-    return bound_widths(qnet)
+    calib, norm = prepare(model, x_cal, percentile)
+    return bound_widths(quantise(norm, calib, coding, weight_bits=weight_bits, input_bits=input_bits))

@@ -1,5 +1,7 @@
 """Static accumulator widths: overflow is impossible by construction (methods.md §0.4)."""
 
+import dataclasses
+
 from .. import fixed
 from ..ir import IRError
 from ..codings import coding_rules
@@ -15,10 +17,13 @@ def layer_bounds(qnet):
     rules = coding_rules(qnet.coding)
     steps = rules.steps(qnet.coding)
     out = []
+    area = 1
     for k, layer in enumerate(qnet.layers):
-        # the largest |m · g| of one event into layer k (input code, spike, or step gain)
+        # the largest |m · g| one source brings in a step: one event (input code, spike, or
+        # step gain), or a window's worth when the layer before sums its spikes (avg pooling)
         m_max = rules.event_max(qnet.coding, k, qnet.input_levels)
-        drive = fixed.synaptic_drive_bound(layer.weight, m_max)
+        drive = fixed.synaptic_drive_bound(layer.weight, m_max, area)
+        area = layer.pool_area
         if layer.spiking:
             # V starts at its initial value, and firing only moves it towards zero (by at most
             # the threshold): the inputs of every step plus a threshold bound it
@@ -42,7 +47,6 @@ def bound_widths(qnet):
     """Set ``acc_bits`` (and ``current_bits``) of every layer from :func:`layer_bounds`."""
     layers = []
     for layer, (cur, mem) in zip(qnet.layers, layer_bounds(qnet)):
-        layers.append(layer.__class__(
-            layer.name, layer.weight, layer.bias, layer.threshold, layer.weight_bits, layer.spiking,
-            acc_bits=fixed.signed_width(mem), current_bits=fixed.signed_width(cur) if cur else 0))
+        layers.append(dataclasses.replace(layer, acc_bits=fixed.signed_width(mem),
+                                          current_bits=fixed.signed_width(cur) if cur else 0))
     return qnet.replace(layers=tuple(layers))
