@@ -644,6 +644,14 @@ class QuantLayer:
         """Spikes summed into one event by average pooling (1 otherwise)."""
         return self.pool[1] * self.pool[2] if self.pool is not None and self.pool[0] == "avg" else 1
 
+    @property
+    def macs(self):
+        """Multiply-accumulates of the layer in the ANN: ``n_in · n_out`` (dense), or every
+        output position of the uncropped convolution times ``C_in · kh · kw``."""
+        if not self.is_conv:
+            return self.n_in * self.channels
+        return int(np.prod(self.conv_shape)) * int(np.prod(self.weight.shape[1:]))
+
     def fan_out(self):
         """Synaptic operations of one event at every input coordinate, flattened (``(n_in,)``)."""
         if not self.is_conv:

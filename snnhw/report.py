@@ -125,7 +125,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         extra = _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, burst_rows,
                                      opts, qnet, exit_info, search if coding == "adafire" else None)
     g = golden.run(qnet, x_te)
-    ann_macs = int(sum(l.n_in * l.n_out for l in qnet.layers))
+    ann_macs = int(sum(l.macs for l in qnet.layers))
 
     if lanes == "auto":
         lanes = balance_lanes(qnet, x_tr)
@@ -227,8 +227,8 @@ def _rate_sweep(net, x_tr, x_te, y_te, sweep, opts, extra=(), make=RateCoding):
     for t in sorted(set(sweep) | set(extra)):
         q = convert(net, x_tr, make(t), **opts)
         r = golden.run(q, x_te)
-        fan = np.array([l.n_out for l in q.layers])
-        per_step_input = t * r.events[:, 0] * fan[0] + r.events[:, 1:] @ fan[1:]
+        input_ops = r.source_events[0] @ q.layers[0].fan_out()
+        per_step_input = r.synaptic_ops + (t - 1) * input_ops
         rows.append({"timesteps": t, "accuracy_snn": _accuracy(r.predicted, y_te),
                      "spikes_per_image": round(float(r.spikes.mean()), 2),
                      "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2),

@@ -19,7 +19,7 @@ __all__ = ["LayerEngine", "fifo_depth"]
 
 def fifo_depth(n_src):
     """Input FIFO depth of a layer whose sources number ``n_src``: a whole step of events fits."""
-    return min(512, max(8, 1 << fixed.ceil_log2(n_src + 2)))
+    return min(512, max(16, 1 << fixed.ceil_log2(n_src + 2)))
 
 
 class LayerEngine(wiring.Component):

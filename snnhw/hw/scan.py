@@ -207,55 +207,64 @@ class NeuronScanner(wiring.Component):
             s2_sent = Signal(self.count_shape)
             m.d.sync += [s2_cnt.eq(self.cnt.rdata[s1["lane"]]), s2_sent.eq(self.sent.rdata[0])]
 
-        # stage 2: fire, write back, pool, emit
+        # stage 2: fire and write back
         m.d.comb += [fire.v.eq(s2_v), self.v.waddr.eq(s2["word"]),
                      self.value_valid.eq(s2_valid), self.value.eq(fire.v_next)]
         for p in range(lanes):
             m.d.comb += [self.v.wdata[p].eq(fire.v_next), self.v.we[p].eq(s2_valid & (s2["lane"] == p))]
+        s3_valid, s3 = Signal(), place("s3")
+        s3_fire, s3_m = Signal(), Signal(fire.m_shape)
+        s3_step = Signal(max(1, fire.step_bits))
+        m.d.sync += [s3_valid.eq(s2_valid), s3_fire.eq(fire.fire), s3_m.eq(fire.m)]
+        m.d.sync += [s3[n].eq(s2[n]) for n in s3]
+        if fire.step_bits:
+            m.d.sync += s3_step.eq(fire.step)
+        if self.lipool:
+            s3_cnt, s3_sent = Signal(self.count_shape), Signal(self.count_shape)
+            m.d.sync += [s3_cnt.eq(s2_cnt), s3_sent.eq(s2_sent)]
 
+        # stage 3: pool and emit
         emit = Signal()                     # an event leaves with this neuron
         ev_m = Signal(self.m_shape)
         ev_step = Signal(max(1, fire.step_bits))
         if self.pool is None or (self.pool == "avg" and self.single_spike):
-            m.d.comb += [emit.eq(fire.fire), ev_m.eq(fire.m)]
-            if fire.step_bits:
-                m.d.comb += ev_step.eq(fire.step)
+            m.d.comb += [emit.eq(s3_fire), ev_m.eq(s3_m), ev_step.eq(s3_step)]
         elif self.pool == "avg":            # the window's spikes, summed
             acc = Signal(self.m_shape)
-            m.d.comb += ev_m.eq(Mux(s2["first"], 0, acc) + fire.m)
-            with m.If(s2_valid):
+            m.d.comb += ev_m.eq(Mux(s3["first"], 0, acc) + s3_m)
+            with m.If(s3_valid):
                 m.d.sync += acc.eq(ev_m)
-            m.d.comb += emit.eq(s2["last"] & (ev_m != 0))
+            m.d.comb += emit.eq(s3["last"] & (ev_m != 0))
         elif self.single_spike:             # max: the window's earliest spike
             none = self.window_steps + 1
             best = Signal(range(none + 1))
-            cand = Mux(fire.fire, fire.step, none)
+            cand = Mux(s3_fire, s3_step, none)
             earliest = Signal.like(best)
-            m.d.comb += earliest.eq(Mux(s2["first"] | (cand < best), cand, best))
-            with m.If(s2_valid):
+            m.d.comb += earliest.eq(Mux(s3["first"] | (cand < best), cand, best))
+            with m.If(s3_valid):
                 m.d.sync += best.eq(earliest)
-            m.d.comb += [emit.eq(s2["last"] & (earliest != none)), ev_m.eq(1), ev_step.eq(earliest)]
+            m.d.comb += [emit.eq(s3["last"] & (earliest != none)), ev_m.eq(1), ev_step.eq(earliest)]
         else:                               # max, LIPooling: the growth of the largest count
             new_cnt = Signal(self.count_shape)
             peak, top = Signal(self.count_shape), Signal(self.count_shape)
-            m.d.comb += [new_cnt.eq(s2_cnt + fire.m),
-                         top.eq(Mux(s2["first"] | (new_cnt > peak), new_cnt, peak)),
-                         self.cnt.waddr.eq(s2["word"]), self.sent.waddr.eq(s2["window"]),
-                         self.sent.wdata[0].eq(top), self.sent.we[0].eq(s2_valid & s2["last"])]
+            m.d.comb += [new_cnt.eq(s3_cnt + s3_m),
+                         top.eq(Mux(s3["first"] | (new_cnt > peak), new_cnt, peak)),
+                         self.cnt.waddr.eq(s3["word"]), self.sent.waddr.eq(s3["window"]),
+                         self.sent.wdata[0].eq(top), self.sent.we[0].eq(s3_valid & s3["last"])]
             for p in range(lanes):
-                m.d.comb += [self.cnt.wdata[p].eq(new_cnt), self.cnt.we[p].eq(s2_valid & (s2["lane"] == p))]
-            with m.If(s2_valid):
+                m.d.comb += [self.cnt.wdata[p].eq(new_cnt), self.cnt.we[p].eq(s3_valid & (s3["lane"] == p))]
+            with m.If(s3_valid):
                 m.d.sync += peak.eq(top)
             # top − sent ≤ the largest spike count of one step (counts grow by at most that)
-            m.d.comb += [ev_m.eq(top - s2_sent), emit.eq(s2["last"] & (top != s2_sent))]
+            m.d.comb += [ev_m.eq(top - s3_sent), emit.eq(s3["last"] & (top != s3_sent))]
 
-        # end-of-step token once the last neuron has left stage 2; end-of-image token on finish
+        # end-of-step token once the last neuron has left stage 3; end-of-image token on finish
         pending_last, pending_final = Signal(), Signal()
         with m.If(self.start):
             m.d.sync += pending_last.eq(1)
         with m.If(self.finish):
             m.d.sync += pending_final.eq(1)
-        drained = ~running & ~s1_valid & ~s2_valid
+        drained = ~running & ~s1_valid & ~s2_valid & ~s3_valid
         send_last = pending_last & drained & self.out_room
         send_final = pending_final & ~pending_last & drained & self.out_room
         with m.If(send_last):
@@ -265,16 +274,16 @@ class NeuronScanner(wiring.Component):
         # the output is registered: the consumer's FIFO sees a flop, not the fire logic
         payload = self.out.payload
         m.d.sync += [self.out.valid.eq(0), payload.last.eq(0), payload.final.eq(0)]
-        with m.If(s2_valid):
+        with m.If(s3_valid):
             m.d.sync += [self.out.valid.eq(emit), payload.m.eq(ev_m)]
             if spatial:
-                m.d.sync += [payload.c.eq(s2["channel"]), payload.y.eq(s2["py"]), payload.x.eq(s2["px"])]
+                m.d.sync += [payload.c.eq(s3["channel"]), payload.y.eq(s3["py"]), payload.x.eq(s3["px"])]
             else:
-                m.d.sync += payload.src.eq(s2["channel"])
+                m.d.sync += payload.src.eq(s3["channel"])
             if fire.step_bits:
                 m.d.sync += payload.step.eq(ev_step)
         with m.Elif(send_last | send_final):
             m.d.sync += [self.out.valid.eq(1), payload.last.eq(1), payload.final.eq(send_final)]
-        m.d.comb += self.busy.eq(running | s1_valid | s2_valid | pending_last | pending_final
-                                 | self.out.valid)
+        m.d.comb += self.busy.eq(running | s1_valid | s2_valid | s3_valid | pending_last
+                                 | pending_final | self.out.valid)
         return m

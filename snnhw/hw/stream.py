@@ -10,7 +10,7 @@ __all__ = ["event_layout", "EventStream", "MemPort", "RegFIFO", "EMIT_LATENCY", 
 
 #: Most events a producer (scanner, encoder) can have in flight between deciding to read a
 #: neuron and its event being written into the consumer's FIFO.
-EMIT_LATENCY = 3
+EMIT_LATENCY = 4
 #: A consumer signals room (registered, so one cycle stale) while its FIFO level is below
 #: ``depth - ROOM_MARGIN``: the stale cycle, the in-flight events and the one being issued fit.
 ROOM_MARGIN = EMIT_LATENCY + 2

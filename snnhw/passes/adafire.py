@@ -26,7 +26,7 @@ DEFAULT_RHOS = (1, 2, 3, 4, 5, 6, 8, 10)
 def spike_ops(result, qnet):
     """Per image, the synaptic operations driven by spikes (input-layer operations excluded:
     the input current is the same under every burst configuration)."""
-    return result.synaptic_ops - result.events[:, 0] * qnet.layers[0].n_out
+    return result.synaptic_ops - result.source_events[0] @ qnet.layers[0].fan_out()
 
 
 def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEFAULT_BURSTS,
