@@ -187,3 +187,62 @@ def test_digits_adafire_iat(simulator, digits_adafire, tmp_path):
     np.testing.assert_array_equal(run.exit_step, gold.exit_step)
     if simulator == "verilator":
         assert gold.exit_step.min() < q.coding.timesteps          # images do exit early
+
+
+@pytest.fixture(scope="session")
+def digits_cnn():
+    from snnhw.data import load_dataset
+    from snnhw.frontend import from_torch
+    from snnhw.models import load_torch_model
+
+    module, name, _ = load_torch_model("digits_cnn")
+    x_tr, _, x_te, _ = load_dataset("digits")
+    return from_torch(module, name=name), x_tr, x_te
+
+
+#: Images of the CNN per simulator in CI (the report replays the whole test set).
+CNN_IMAGES = {"icarus": 2, "verilator": 20}
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+@pytest.mark.parametrize("coding", ["rate", "adafire_iat", "single_spike"])
+def test_digits_cnn(simulator, coding, digits_cnn, tmp_path):
+    """The bundled CNN (BatchNorm folded, LIPooling or earliest-spike max pooling) with every
+    coding: rate; burst with AdaFire/SSC per-layer Γ, ρ and the IAT early exit; single-spike."""
+    from snnhw.ir import BurstCoding, RateCoding, SingleSpikeCoding
+    from snnhw.passes import calibrate_early_exit, convert
+
+    net, x_tr, x_te = digits_cnn
+    if coding == "rate":
+        q, lanes = convert(net, x_tr, RateCoding(4)), (8, 4, 1)
+    elif coding == "single_spike":
+        q, lanes = convert(net, x_tr, SingleSpikeCoding(8, 1.4)), (2, 2, 1)
+    else:
+        q, _ = calibrate_early_exit(convert(net, x_tr, BurstCoding(3, (8, 4), (5, 1))), x_tr)
+        lanes = (4, 8, 2)
+    b = build(q, tmp_path / "design", lanes=lanes)
+    gold = write_vectors(q, x_te[:CNN_IMAGES[simulator]], tmp_path / "vectors.npz")
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator, simulator)
+    check(run, gold)
+    np.testing.assert_array_equal(run.exit_step, gold.exit_step)
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_cnn_avg_pool_stride_borders(simulator, tmp_path):
+    """A random CNN the bundled one does not cover: odd input (2, 7, 5), stride 2 without
+    padding, a 1×1 convolution, average pooling (summed spikes) that crops, burst coding,
+    signed inputs; images streamed."""
+    from snnhw.ir import BurstCoding
+    from snnhw.passes import convert
+    from netgen import random_cnn
+
+    net, x = random_cnn(40, (2, 7, 5), ((4, 3, 2, 0, None), (3, 1, 1, 0, ("avg", 2))),
+                        signed_input=True)
+    q = convert(net, x, BurstCoding(3, 4))
+    b = build(q, tmp_path / "design", lanes=(2, 4, 1))
+    codes = q.quantise_input(x[:6])
+    gold = write_vectors(q, codes, tmp_path / "vectors.npz", x_is_codes=True)
+    assert (golden_streams(q, codes)[2][:, 3] > 4).any()          # summed windows (> one burst)
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator,
+                       simulator, mode="stream")
+    check(run, gold)

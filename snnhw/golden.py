@@ -45,7 +45,9 @@ class GoldenResult:
     source_events : list of int64 arrays ``(N, n_in_k)``
         Per stream, the events of every source coordinate (for fan-out and cycle bounds).
     streams : list of int64 arrays ``(E, 4)``, optional
-        Per stream, every event as ``(image, step, source, m)`` (``record_events=True``).
+        Per stream, every event as ``(image, step, source, m)`` (``record_events=True``); for
+        the average pooling of single spikes, one row per window with step 0 and the summed
+        ``m·g(k)`` of its spikes (``source_events`` counts them one by one).
     potentials_per_step : int64 ``(N, T, n_out)``, optional
         Output membranes after each step (``record_steps=True``; frozen after an exit).
     """

@@ -155,7 +155,7 @@ def from_torch(module, input_shape=None, name=None):
         if kind == "noop":
             continue
         if kind == "unflatten":
-            if seen_weight or unflat_shape is not None or m.dim not in (1, -len(m.unflattened_size) - 1):
+            if seen_weight or unflat_shape is not None or m.dim not in (1, -1):
                 raise FrontendError(f"layer {op_name!r} (Unflatten) is only supported first, on the "
                                     f"flat input (dim 1)")
             unflat_shape = tuple(int(s) for s in m.unflattened_size)

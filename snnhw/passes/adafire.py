@@ -57,7 +57,7 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
     """
     if y_cal is None:
         raise IRError("the AdaFire search needs calibration labels")
-    n_spiking = len(net.layers) - 1
+    n_spiking = len(net.weight_layers) - 1
     if n_spiking < 1:
         raise IRError(f"network {net.name!r}: AdaFire needs at least one spiking (hidden) layer")
     bursts = sorted(set(bursts or DEFAULT_BURSTS))
