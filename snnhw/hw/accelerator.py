@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 from .. import fixed
 from ..codings import coding_rules
 from ..ir import IRError
+from ..passes.widths import stream_event_bounds
 from .encoder import InputEncoder
 from .fire import fire_unit_for, input_unit_for
 from .layer import LayerEngine
@@ -93,6 +94,7 @@ class SNNAccelerator(wiring.Component):
         self.encoder = InputEncoder(qnet.input_shape, self.in_shape, input_unit_for(qnet))
         m_in = self.encoder.unit.m_shape
         iat = qnet.early_exit is not None
+        max_events = stream_event_bounds(qnet)
         for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
             fu = fire_unit_for(layer, qnet.coding, k)
             static = k == 0 and self.rules.static_input
@@ -103,7 +105,7 @@ class SNNAccelerator(wiring.Component):
                                   if layer.spiking else 0),
                 wait_decision=iat and static,
                 exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None,
-                single_spike=qnet.coding.kind == "single_spike"))
+                single_spike=qnet.coding.kind == "single_spike", max_events=max_events[k]))
             m_in = self.engines[-1].scanner.m_shape
         #: Multipliers wider than a gate or a negation (for DSP mapping).
         self.multipliers = sum(e.synapse.multipliers for e in self.engines)

@@ -55,6 +55,11 @@ class LayerEngine(wiring.Component):
         (``static_input``) run step after step only on the output layer's decisions (IAT).
     exit_margins : sequence of int, optional
         (``hold``) the early-exit margins of each step (IAT): decide after each scan.
+    single_spike : bool
+        The coding sends single spikes (pooling by step).
+    max_events : int
+        The most events one image can bring (:func:`snnhw.passes.widths.stream_event_bounds`):
+        the width of the event counter.
 
     Members
     -------
@@ -73,11 +78,12 @@ class LayerEngine(wiring.Component):
 
     def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False, hold=False,
                  gains=None, initial_membrane=0, wait_decision=False, exit_margins=None,
-                 single_spike=False):
+                 single_spike=False, max_events=(1 << 32) - 1):
         self.layer, self.lanes, self.steps = layer, lanes, steps
         self.static_input, self.hold = static_input, hold
         self.wait_decision = wait_decision
         self.exit_margins = None if exit_margins is None else [int(v) for v in exit_margins]
+        self.count_bits = fixed.unsigned_width(max_events)
         self.amap = AddressMap.for_layer(layer, lanes)
         self.k = self.amap.acc_depth             # words of each membrane bank
         self.acc_shape = signed(layer.acc_bits)
@@ -105,7 +111,7 @@ class LayerEngine(wiring.Component):
             "out_room": In(1),
             "done": Out(1),
             "release": In(1),
-            "count": Out(32),
+            "count": Out(self.count_bits),
             "count_valid": Out(1),
             "count_pop": In(1),
             "steps_done": Out(range(steps + 2)),
@@ -138,7 +144,7 @@ class LayerEngine(wiring.Component):
         m.submodules.rom = rom = self.rom
         m.submodules.synapse = syn = self.synapse
         m.submodules.scanner = scan = self.scanner
-        m.submodules.counts = counts = RegFIFO(32, self.COUNT_DEPTH)
+        m.submodules.counts = counts = RegFIFO(self.count_bits, self.COUNT_DEPTH)
         layer, k = self.layer, self.k
 
         m.d.comb += [
@@ -164,7 +170,7 @@ class LayerEngine(wiring.Component):
         step = Signal(range(self.steps + 2))
         initialising = Signal(init=1)
         integrating = Signal()
-        events = Signal(32)
+        events = Signal(self.count_bits)
 
         # RAMs: the membrane V (scanner; also synapse unless static) and the current C.
         v_port = {"raddr": Signal(range(max(2, k))), "waddr": Signal(range(max(2, k))),

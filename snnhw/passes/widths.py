@@ -2,11 +2,13 @@
 
 import dataclasses
 
+import numpy as np
+
 from .. import fixed
 from ..ir import IRError
 from ..codings import coding_rules
 
-__all__ = ["bound_widths", "layer_bounds"]
+__all__ = ["bound_widths", "layer_bounds", "stream_event_bounds"]
 
 
 def layer_bounds(qnet):
@@ -40,6 +42,22 @@ def layer_bounds(qnet):
             slack = 0
         current = int(drive.max()) if k == 0 and rules.static_input else 0
         out.append((current, fixed.membrane_bound(drive, layer.bias, steps, slack)))
+    return out
+
+
+def stream_event_bounds(qnet):
+    """Per stream, the most events one image can bring (sizes the event counters).
+
+    Stream 0: one per input. Stream ``k``: every step, at most one event per source of layer
+    ``k − 1``'s output — per neuron when single spikes are average-pooled (each goes on).
+    """
+    rules = coding_rules(qnet.coding)
+    steps = rules.steps(qnet.coding)
+    out = [qnet.n_inputs]
+    for layer in qnet.layers[:-1]:
+        per_step = layer.n_out if (qnet.coding.kind == "single_spike" and layer.pool_area > 1) \
+            else int(np.prod(layer.pooled_shape))
+        out.append(per_step * steps)
     return out
 
 
