@@ -10,14 +10,21 @@ demo: setup
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding rate
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding single_spike
 
-# Whole test suite: pure Python, Amaranth simulation, cocotb on Icarus + Verilator, synthesis smoke.
+# Whole test suite: pure Python, Amaranth simulation, cocotb on Icarus + Verilator, synthesis smoke
+# (one worker per core; every RTL test builds in its own directory).
 test: setup
-	. .venv/bin/activate && python -m pytest -q
+	. .venv/bin/activate && python -m pytest -q -n auto
 
-# Every report of results/ (demo + burst coding + the three-layer model with balanced lanes).
+# Every report of results/: the demo, burst and AdaFire + SSC + IAT on the MLP, the three-layer MLP
+# with balanced lanes, and the CNN with every coding.
 bench: demo
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding burst -T 2 --max-burst 4
+	. .venv/bin/activate && snnhw report --model digits_mlp --coding adafire -T 2
 	. .venv/bin/activate && snnhw report --model digits_mlp3 --coding single_spike --lanes auto
+	. .venv/bin/activate && snnhw report --model digits_cnn --coding rate -T 8
+	. .venv/bin/activate && snnhw report --model digits_cnn --coding burst -T 2
+	. .venv/bin/activate && snnhw report --model digits_cnn --coding adafire -T 2
+	. .venv/bin/activate && snnhw report --model digits_cnn --coding single_spike --window 8
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -55,3 +55,42 @@ def test_build_bad_lanes(tmp_path):
     res = CliRunner().invoke(main, ["build", str(tmp_path), "--lanes", "2,1"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "snnhw_core.v").is_file()
+
+
+def test_convert_adafire_with_early_exit(tmp_path):
+    """--coding adafire: per-layer Γ and ρ searched, IAT margins calibrated, saved and reloaded."""
+    from snnhw.ir import QuantNetwork
+    res = CliRunner().invoke(main, ["convert", "--model", "digits_mlp", "--coding", "adafire", "-T", "2",
+                                    "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    q = QuantNetwork.load(tmp_path / "qnet.json")
+    assert q.coding.kind == "burst" and isinstance(q.coding.max_burst, tuple)
+    assert q.early_exit is not None and len(q.early_exit.margins) == 2
+    acc = json.loads(res.output.splitlines()[-1])
+    assert 1 <= acc["mean_exit_step"] < 2 and acc["accuracy_snn"] >= 0.95
+
+
+def test_convert_cnn(tmp_path):
+    """The bundled CNN converts (BatchNorm folded, pools fused) and builds."""
+    from snnhw.ir import QuantNetwork
+    res = CliRunner().invoke(main, ["convert", "--model", "digits_cnn", "--coding", "single_spike",
+                                    "--window", "8", "--base", "1.5", "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    q = QuantNetwork.load(tmp_path / "qnet.json")
+    assert [l.pool for l in q.layers] == [("max", 2, 2), ("max", 2, 2), None]
+    assert [l.in_shape for l in q.layers] == [(1, 8, 8), (8, 4, 4), (16, 2, 2)]
+    assert json.loads(res.output.splitlines()[-1])["accuracy_snn"] >= 0.98
+    res = CliRunner().invoke(main, ["build", str(tmp_path), "--lanes", "2,2,1"])
+    assert res.exit_code == 0, res.output
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert man["layers"][0]["kind"] == "conv" and man["layers"][0]["words_per_position"] == 4
+
+
+def test_convert_avgpool_before_relu_is_a_clear_error(tmp_path):
+    bad = nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 4, 3), nn.AvgPool2d(2), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(36, 10))
+    torch.save(bad, tmp_path / "bad.pt")
+    res = CliRunner().invoke(main, ["convert", "--model", str(tmp_path / "bad.pt"), "-o", str(tmp_path / "o")])
+    assert res.exit_code == 1
+    assert ("Error: layer '2' (AvgPool2d) comes before the ReLU of layer '1'; spiking neurons average "
+            "after the ReLU: put the ReLU first") in res.output

@@ -103,3 +103,73 @@ def test_burst_coding_validated():
     from snnhw.ir import BurstCoding
     with pytest.raises(IRError, match="burst coding: max_burst must be a power of two in 1..16, got 3"):
         BurstCoding(4, 3)
+
+
+def test_exit_thresholds_by_hand():
+    """Step 1: the disagreeing image has margin 5, so the threshold is 6 and the two images
+    above it stop; step 2 (of 3) has no disagreement left, so everything still running stops."""
+    from snnhw.passes.early_exit import apply_exit, exit_thresholds
+    score = np.array([[9, 9, 9], [7, 8, 9], [5, 6, 9], [2, 9, 9]])
+    pred = np.array([[0, 0, 0], [1, 1, 1], [0, 2, 2], [1, 2, 2]])   # image 2, 3 change their mind
+    thr, steps = exit_thresholds(score, pred)
+    assert thr[:2] == [6, 6] and steps.tolist() == [1, 1, 2, 2]
+    got_steps, got_pred = apply_exit(score, pred, thr)
+    assert got_steps.tolist() == [1, 1, 2, 2] and got_pred.tolist() == [0, 1, 2, 2]
+    # tolerance 0.5 · 4 images / 2 steps: the largest disagreeing score of a step may exit
+    thr, steps = exit_thresholds(score, pred, tolerance=0.5)
+    assert thr[0] == 3 and steps.tolist() == [1, 1, 1, 2]
+
+
+def test_calibrate_early_exit_keeps_calibration_predictions():
+    from snnhw.ir import BurstCoding
+    from snnhw.passes import calibrate_early_exit
+    from snnhw.passes.early_exit import noisy_copies
+    from netgen import random_qnet
+
+    q, x = random_qnet(5, (8, 12, 4), coding=BurstCoding(6, 2))
+    qe, info = calibrate_early_exit(q, x)
+    assert len(qe.early_exit.margins) == 6 and info["calibration_images"] == 4 * len(x)
+    xa = noisy_copies(q, x, 3, 0.1)
+    full, early = golden.run(q, xa), golden.run(qe, xa)
+    np.testing.assert_array_equal(early.predicted, full.predicted)   # tolerance 0: none changes
+    assert early.exit_step.mean() < 6
+
+
+def test_calibrate_early_exit_rejects_single_spike():
+    from snnhw.ir import SingleSpikeCoding
+    from snnhw.passes import calibrate_early_exit
+    from netgen import random_qnet
+
+    q, x = random_qnet(5, (8, 12, 4), coding=SingleSpikeCoding(6, 2.0))
+    with pytest.raises(IRError, match="early exit needs a multi-step coding \\(rate or burst\\), not 'single_spike'"):
+        calibrate_early_exit(q, x)
+
+
+def test_search_adafire_per_layer_and_within_tolerance():
+    """Per-layer Γ and ρ; fewer spike-driven operations than the finest start; calibration
+    agreement within the tolerance of plain burst coding's, output error within the slack."""
+    from snnhw.passes import search_adafire
+    from snnhw.passes.adafire import spike_ops
+    from netgen import random_network
+
+    net, x = random_network(6, (10, 24, 16, 4), n_cal=200)
+    y = net.forward(x).argmax(1)
+    coding, info = search_adafire(net, x, y, 3)
+    assert isinstance(coding.max_burst, tuple) and len(coding.max_burst) == 2
+    assert isinstance(coding.compression, tuple) and len(coding.compression) == 2
+    steps, base = info["steps"], info["baseline"]
+    assert steps[-1]["spike_ops_per_image"] < steps[0]["spike_ops_per_image"]
+    assert steps[-1]["agreement_with_ann"] >= base["agreement_with_ann"] - 0.002
+    assert steps[-1]["output_error"] <= base["output_error"] * 2
+    q = convert(net, x, coding)
+    assert spike_ops(golden.run(q, x), q).mean() == pytest.approx(steps[-1]["spike_ops_per_image"])
+    only_adafire, _ = search_adafire(net, x, y, 3, rhos=(1,))
+    assert only_adafire.compression == (1, 1)
+
+
+def test_burst_per_layer_lengths_checked():
+    from snnhw.ir import BurstCoding
+    from netgen import random_network
+    net, x = random_network(6, (10, 24, 16, 4))
+    with pytest.raises(IRError, match="burst coding: max_burst has 3 values for 2 spiking layers"):
+        convert(net, x, BurstCoding(3, (4, 4, 4)))
