@@ -12,7 +12,8 @@ Python API (see README)::
 __version__ = "0.1.0"
 
 from . import fixed, golden                                    # noqa: E402
-from .ir import IRError, Network, QuantNetwork, RateCoding   # noqa: E402
+from .ir import (BurstCoding, EarlyExit, IRError, Network, QuantNetwork,  # noqa: E402
+                 RateCoding, SingleSpikeCoding)
 from .passes import convert                                  # noqa: E402
 from .frontend import from_torch                             # noqa: E402
 from .build import build, write_vectors, event_bound         # noqa: E402
@@ -32,6 +33,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'snnhw' has no attribute {name!r}")
 
 
-__all__ = ["fixed", "golden", "IRError", "Network", "QuantNetwork", "RateCoding", "convert",
+__all__ = ["fixed", "golden", "IRError", "Network", "QuantNetwork", "RateCoding", "BurstCoding",
+           "SingleSpikeCoding", "EarlyExit", "convert",
            "from_torch", "build", "write_vectors", "event_bound", "SNNAccelerator",
            "simulate_rtl", "synthesize"]

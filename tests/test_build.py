@@ -48,3 +48,40 @@ def test_balance_lanes_shortens_the_busiest_engine():
     after = max(work(k, p) for k, p in enumerate(lanes))
     assert after < before
     assert balance_lanes(q, x, max_lanes=1) == (1, 1)
+
+
+def test_cnn_verilog_is_deterministic_and_event_bound_counts_borders(tmp_path):
+    """Same CNN and options → identical bytes; the event bound counts each event's own
+    positions (a corner event of a 3×3 padding-1 convolution reaches 4, a middle one 9)."""
+    from snnhw import golden
+    from snnhw.ir import BurstCoding, EarlyExit
+    from snnhw.passes import convert
+    from netgen import random_cnn
+
+    net, x = random_cnn(50, (1, 6, 6), ((3, 3, 1, 1, ("max", 2)),))
+    q = convert(net, x, BurstCoding(3, 2)).replace(early_exit=EarlyExit((5, 5, 0)))
+    a = build(q, tmp_path / "a", lanes=(2, 1))
+    b = build(q, tmp_path / "b", lanes=(2, 1))
+    assert a.verilog.read_bytes() == b.verilog.read_bytes()
+    codes = np.zeros((2, 36), dtype=np.int64)
+    codes[0, 0] = 100                    # corner pixel: 4 positions × ceil(3/2) words
+    codes[1, 14] = 100                   # (2, 2): 9 positions
+    g = golden.run_codes(q, codes)
+    spikes = g.source_events[1].sum(axis=1)                 # into the dense head: 3 targets each
+    assert g.synaptic_ops.tolist() == [4 * 3 + 3 * spikes[0], 9 * 3 + 3 * spikes[1]]
+    bound = event_bound(q, g, lanes=(2, 1))                 # lanes 2 → 2 words per position
+    assert bound.tolist() == [4 * 2 + 3 * spikes[0], 9 * 2 + 3 * spikes[1]]
+
+
+def test_conv_output_layer_rejected():
+    from snnhw.hw.accelerator import SNNAccelerator
+    from snnhw.ir import Conv2d, IRError, Network
+    from snnhw.passes import convert
+    import pytest
+
+    rng = np.random.default_rng(0)
+    net = Network("c", (1, 4, 4), (Conv2d("a", rng.normal(size=(2, 1, 3, 3)), np.ones(2), 1, 1),
+                                    Conv2d("b", rng.normal(size=(3, 2, 3, 3)), np.zeros(3))))
+    q = convert(net, rng.uniform(size=(20, 1, 4, 4)))
+    with pytest.raises(IRError, match="layer 'b': the output layer must be a Linear layer"):
+        SNNAccelerator(q)
