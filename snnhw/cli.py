@@ -81,6 +81,8 @@ def phase_opts(f):
     """Single-spike and burst coding options (missing window/base are searched on calibration data)."""
     f = click.option("--iat/--no-iat", default=None,
                      help="IAT early exit, calibrated on data (default: on for adafire only).")(f)
+    f = click.option("--refine-thresholds/--no-refine-thresholds", default=False, show_default=True,
+                     help="AdaFire: refine per-channel thresholds (MSE grid search, folded into the weights).")(f)
     f = click.option("--ssc/--no-ssc", default=True, show_default=True,
                      help="AdaFire: also search the SSC threshold multipliers ρ_l.")(f)
     f = click.option("--max-burst", type=int, default=None,
@@ -119,7 +121,7 @@ def _lanes(text, qnet=None, dataset="digits"):
 @quant_opts
 @click.option("-o", "--out", default=None, help="Output directory (default build/<model>-<coding>).")
 def convert(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
-            max_burst, ssc, iat, weight_bits, input_bits, percentile, out):
+            max_burst, ssc, refine_thresholds, iat, weight_bits, input_bits, percentile, out):
     """Convert a torch model into a quantised SNN (qnet.json + qnet.npz)."""
     from . import golden
     from .data import load_dataset
@@ -134,7 +136,8 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
         opts = dict(weight_bits=weight_bits, input_bits=input_bits, percentile=percentile)
         cfg, _ = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
                                base=base, threshold_shift=threshold_shift,
-                               negative_spikes=negative_spikes, max_burst=max_burst, ssc=ssc, **opts)
+                               negative_spikes=negative_spikes, max_burst=max_burst, ssc=ssc,
+                               refine=refine_thresholds, **opts)
         qnet = convert_net(net, x_tr, cfg, **opts)
         if iat or (iat is None and coding == "adafire"):
             qnet, _ = calibrate_early_exit(qnet, x_tr)
@@ -251,7 +254,7 @@ def synth(qnet, lanes, board):
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
 def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
-           max_burst, ssc, iat, lanes, weight_bits, input_bits, percentile, simulator, rtl_images, board,
+           max_burst, ssc, refine_thresholds, iat, lanes, weight_bits, input_bits, percentile, simulator, rtl_images, board,
            no_synth, results):
     """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
     from .report import run_report
@@ -260,7 +263,8 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
         with _Progress(_console()) as prog:
             r = run_report(model, coding, timesteps=timesteps, window=window, base=base,
                            threshold_shift=threshold_shift, negative_spikes=negative_spikes,
-                           max_burst=max_burst, ssc=ssc, iat=iat, weight_bits=weight_bits,
+                           max_burst=max_burst, ssc=ssc, refine=refine_thresholds, iat=iat,
+                           weight_bits=weight_bits,
                            input_bits=input_bits, percentile=percentile,
                            lanes=lanes if lanes == "auto" else _lanes(lanes),
                            simulator=simulator, rtl_images=rtl_images,

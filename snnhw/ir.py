@@ -415,10 +415,14 @@ class BurstCoding:
     compression : int or tuple of int
         ``ρ`` in 1..16 (SSC): the spike threshold is ``ρ`` times finer-grained ``θ/Γ`` and each
         spike carries ``m = ρ``.
+    refine_thresholds : bool
+        AdaFire's per-channel threshold refinement (:func:`snnhw.passes.refine_thresholds`),
+        applied by the conversion pipeline and folded into the weights.
     """
     timesteps: int = 4
     max_burst: object = 4
     compression: object = 1
+    refine_thresholds: bool = False
     kind: str = field(default="burst", init=False)
 
     def __post_init__(self):

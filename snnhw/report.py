@@ -49,7 +49,8 @@ def _accuracy(pred, y):
 
 
 def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None, base=None,
-               threshold_shift=True, negative_spikes=None, max_burst=None, ssc=True, iat=None,
+               threshold_shift=True, negative_spikes=None, max_burst=None, ssc=True, refine=False,
+               iat=None,
                sweep=DEFAULT_SWEEP, weight_bits=8, input_bits=8, percentile=99.9, lanes=1,
                simulator="verilator", rtl_images=None, boards=("icebreaker", "ulx3s"),
                results_dir="results", build_root="build", progress=None, weights=None,
@@ -66,7 +67,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     window, base, threshold_shift, negative_spikes
         Single-spike coding: missing ``window``/``base`` are searched on calibration data
         (:func:`snnhw.passes.choose_coding`).
-    max_burst, ssc : burst / AdaFire options (``Γ`` of plain burst coding; SSC on or off)
+    max_burst, ssc, refine : burst / AdaFire options (``Γ`` of plain burst coding; SSC on or
+        off; per-channel threshold refinement)
     iat : bool, optional
         Calibrate the IAT early exit and build it (default: on for ``adafire`` only).
     sweep : tuple of int
@@ -101,7 +103,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     progress.step("choose coding parameters and quantise")
     cfg, search = choose_coding(coding, net, x_tr, y_tr, timesteps=timesteps, window=window,
                                 base=base, threshold_shift=threshold_shift,
-                                negative_spikes=negative_spikes, max_burst=max_burst, ssc=ssc, **opts)
+                                negative_spikes=negative_spikes, max_burst=max_burst, ssc=ssc,
+                                refine=refine, **opts)
     qnet = convert(net, x_tr, cfg, **opts)
     exit_info = None
     if iat:
@@ -123,7 +126,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     if burst_family:
         progress.step("golden model: burst / AdaFire / SSC / IAT side by side")
         extra = _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, burst_rows,
-                                     opts, qnet, exit_info, search if coding == "adafire" else None)
+                                     opts, qnet, exit_info, search if coding == "adafire" else None,
+                                     refine)
     g = golden.run(qnet, x_te)
     ann_macs = int(sum(l.macs for l in qnet.layers))
 
@@ -265,7 +269,7 @@ def _exit_rows(q, exit_info, x_te, y_te):
 
 
 def _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, burst_rows, opts,
-                         qnet, exit_info, search):
+                         qnet, exit_info, search, refine=False):
     """Rate, burst, AdaFire, AdaFire + SSC and + IAT side by side, and the headline comparison
     of the built design's ``T``."""
     t_built = cfg.timesteps
@@ -278,7 +282,7 @@ def _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, bur
                                                          "synaptic_ops_per_image")}
         row["burst"] = _golden_row(convert(net, x_tr, BurstCoding(t, gamma), **opts), x_te, y_te)
         for name, rhos in (("adafire", (1,)), ("adafire_ssc", None)):
-            c, _ = search_adafire(net, x_tr, y_tr, t, baseline_burst=gamma, rhos=rhos, **opts)
+            c, _ = search_adafire(net, x_tr, y_tr, t, baseline_burst=gamma, rhos=rhos, refine=refine, **opts)
             q = convert(net, x_tr, c, **opts)
             row[name] = dict(_golden_row(q, x_te, y_te), max_burst=list(c.max_burst),
                              compression=list(c.compression))
@@ -292,12 +296,17 @@ def _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, bur
 
     built = next(row for row in side if row["timesteps"] == t_built)
     burst, ada = built["burst"], built["adafire_ssc"]
+    # the other setting of the per-channel threshold refinement, for comparison
+    c, _ = search_adafire(net, x_tr, y_tr, t_built, baseline_burst=gamma, refine=not refine, **opts)
+    other = dict(_golden_row(convert(net, x_tr, c, **opts), x_te, y_te), max_burst=list(c.max_burst),
+                 compression=list(c.compression), refine_thresholds=not refine)
     reach = [row for row in rate_rows if row["accuracy_snn"] >= burst["accuracy_snn"]]
     out = {
         "accuracy_vs_timesteps_side_by_side": side,
         "burst_comparison": {
             "timesteps": t_built, "baseline_max_burst": gamma,
-            "burst": burst, "adafire_ssc": ada,
+            "burst": burst, "adafire_ssc": ada, "refine_thresholds": refine,
+            ("adafire_ssc_refined" if not refine else "adafire_ssc_unrefined"): other,
             "synaptic_ops_cut": round(1 - ada["synaptic_ops_per_image"] / burst["synaptic_ops_per_image"], 4),
             "spike_ops_cut": round(1 - ada["spike_ops_per_image"] / max(burst["spike_ops_per_image"], 1e-9), 4),
             "accuracy_cost": round(burst["accuracy_snn"] - ada["accuracy_snn"], 4),
@@ -371,7 +380,9 @@ def _burst_markdown(r):
     lines = ["", f"## Burst (Γ = {c['baseline_max_burst']}) vs AdaFire + SSC at T = {c['timesteps']} "
              "(golden model, test set)", "",
              "| | accuracy | spikes/image | synaptic ops/image | spike-driven ops/image |", "|---|---|---|---|---|"]
-    for name in ("burst", "adafire_ssc"):
+    for name in ("burst", "adafire_ssc", "adafire_ssc_refined", "adafire_ssc_unrefined"):
+        if name not in c:
+            continue
         row = c[name]
         lines.append(f"| {name} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
                      f"{row['synaptic_ops_per_image']} | {row['spike_ops_per_image']} |")

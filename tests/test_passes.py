@@ -173,3 +173,46 @@ def test_burst_per_layer_lengths_checked():
     net, x = random_network(6, (10, 24, 16, 4))
     with pytest.raises(IRError, match="burst coding: max_burst has 3 values for 2 spiking layers"):
         convert(net, x, BurstCoding(3, (4, 4, 4)))
+
+
+def test_refine_thresholds_keeps_the_float_function_and_lowers_the_error():
+    from snnhw.ir import BurstCoding
+    from snnhw.passes import prepare, refine_thresholds
+    from snnhw.passes.refine import DEFAULT_GRID, transfer
+    from netgen import random_cnn, random_network
+
+    coding = BurstCoding(2, 4)
+    for net, x in (random_network(3, (9, 16, 12, 4), n_cal=120),
+                   random_cnn(4, (2, 6, 6), ((3, 3, 1, 1, ("max", 2)), (4, 3, 1, 1, ("avg", 1))))):
+        _, norm = prepare(net, x)
+        refined, alphas = refine_thresholds(norm, x, coding)
+        assert np.abs(refined.forward(x) - norm.forward(x)).max() < 1e-9
+        assert list(alphas) == [l.name for l in norm.weight_layers[:-1]]
+        for n, (name, al) in enumerate(alphas.items()):
+            assert set(al) <= set(DEFAULT_GRID)
+            a = norm.activations(x)[n]
+            a = a.reshape(len(a), a.shape[1], -1)
+            for j, s in enumerate(al):          # the chosen scale beats the unrefined one (1.0)
+                v = a[:, j].ravel()
+                assert np.mean((v - s * transfer(v / s, coding, n)) ** 2) <= np.mean((v - transfer(v, coding, n)) ** 2)
+
+
+def test_transfer_levels():
+    from snnhw.ir import BurstCoding, RateCoding, SingleSpikeCoding
+    from snnhw.passes.refine import transfer
+    assert transfer([0.1, 0.13, 0.5, 2.0], RateCoding(4), 0).tolist() == [0.0, 0.25, 0.5, 1.0]
+    # Γ = 4, ρ = 2, T = 1: levels of 0.5 up to ρ = 2
+    assert transfer([0.2, 0.3, 1.9, 3.0], BurstCoding(1, (4,), (2,)), 0).tolist() == [0.0, 0.5, 2.0, 2.0]
+    # B = 2, W = 3 with threshold shift: levels 1, 1/2, 1/4 compared at 3/4 of each
+    assert transfer([1.5, 0.8, 0.7, 0.2, 0.1], SingleSpikeCoding(3, 2.0), 0).tolist() == [1.0, 1.0, 0.5, 0.25, 0.0]
+
+
+def test_refined_conversion_is_recorded():
+    from snnhw.ir import BurstCoding, QuantNetwork
+    from netgen import random_qnet
+    import tempfile, pathlib
+    q, _ = random_qnet(9, (8, 12, 4), coding=BurstCoding(2, (4,), (2,), refine_thresholds=True))
+    assert list(q.calibration["threshold_scales"]) == ["fc0"]
+    with tempfile.TemporaryDirectory() as d:
+        q.save(pathlib.Path(d) / "q.json")
+        assert QuantNetwork.load(pathlib.Path(d) / "q.json").coding.refine_thresholds

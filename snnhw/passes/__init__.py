@@ -10,12 +10,14 @@ from .fold import fold_batchnorm
 from .normalise import normalise
 from .quantise import quantise
 from .widths import bound_widths
-from .pipeline import PIPELINE, convert, prepare
+from .refine import refine_thresholds
+from .pipeline import PIPELINE, convert, prepare, quantised
 from .phase_search import search_phase_coding
 from .adafire import search_adafire
 from .early_exit import calibrate_early_exit
 from .choose import CODING_CHOICES, choose_coding
 
-__all__ = ["Calibration", "calibrate", "fold_batchnorm", "prepare", "normalise", "quantise", "bound_widths", "PIPELINE", "convert",
+__all__ = ["Calibration", "calibrate", "fold_batchnorm", "prepare", "quantised", "refine_thresholds",
+           "normalise", "quantise", "bound_widths", "PIPELINE", "convert",
            "search_phase_coding", "search_adafire", "calibrate_early_exit", "CODING_CHOICES",
            "choose_coding"]

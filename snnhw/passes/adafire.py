@@ -6,16 +6,16 @@ one-layer move — halve ``Γ_l`` (AdaFire) or raise ``ρ_l`` (SSC) — that sav
 spike-driven synaptic operations per unit of added output error, as long as the network's
 agreement with the quantised ANN on the calibration data stays within ``tolerance`` of the
 plain burst baseline's. Insensitive layers thus end up coarse (few spikes) and sensitive ones
-fine. An optional ``ops_budget`` stops the descent as soon as it is met.
+fine. With ``refine``, every candidate's per-channel thresholds are refined for its ``Γ_l``,
+``ρ_l`` (:mod:`snnhw.passes.refine`, AdaFire's MSE grid search). An optional ``ops_budget``
+stops the descent as soon as it is met.
 """
 
 import numpy as np
 
 from .. import golden
 from ..ir import BurstCoding, IRError
-from .pipeline import prepare
-from .quantise import quantise
-from .widths import bound_widths
+from .pipeline import prepare, quantised
 
 __all__ = ["DEFAULT_BURSTS", "DEFAULT_RHOS", "search_adafire", "spike_ops"]
 
@@ -30,7 +30,7 @@ def spike_ops(result, qnet):
 
 
 def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEFAULT_BURSTS,
-                   rhos=DEFAULT_RHOS, tolerance=0.002, error_slack=1.0, ops_budget=None,
+                   rhos=DEFAULT_RHOS, refine=False, tolerance=0.002, error_slack=1.0, ops_budget=None,
                    weight_bits=8, input_bits=8, percentile=99.9):
     """Choose ``Γ_l`` and ``ρ_l`` per spiking layer on calibration data.
 
@@ -43,6 +43,8 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
         ``Γ`` of the plain burst coding the result is held against.
     bursts, rhos : candidate ``Γ`` (powers of two) and ``ρ`` values (``rhos=(1,)``: AdaFire only;
         ``None``: the defaults).
+    refine : bool
+        Refine every candidate's per-channel thresholds (:func:`snnhw.passes.refine_thresholds`).
     tolerance : float
         Largest drop of calibration agreement with the quantised ANN below the baseline's.
     error_slack : float
@@ -65,11 +67,11 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
     calib, norm = prepare(net, x_cal, percentile)
     cache = {}
 
-    def evaluate(gammas, rs):
-        key = (tuple(gammas), tuple(rs))
+    def evaluate(gammas, rs, refined=refine):
+        key = (tuple(gammas), tuple(rs), refined)
         if key not in cache:
-            coding = BurstCoding(timesteps, key[0], key[1])
-            q = bound_widths(quantise(norm, calib, coding, weight_bits, input_bits))
+            coding = BurstCoding(timesteps, key[0], key[1], refined)
+            q = quantised(norm, calib, coding, x_cal, weight_bits, input_bits)
             r = golden.run(q, x_cal)
             if "ann" not in cache:
                 cache["ann"] = golden.quant_ann_logits(q, x_cal)
@@ -83,7 +85,7 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
                           "spikes_per_image": float(r.spikes.mean())}
         return cache[key]
 
-    baseline = evaluate([baseline_burst] * n_spiking, [1] * n_spiking)
+    baseline = evaluate([baseline_burst] * n_spiking, [1] * n_spiking, refined=False)
     floor = baseline["agreement_with_ann"] - tolerance
     ceiling = baseline["output_error"] * (1 + error_slack)
     gammas, rs = [max(bursts)] * n_spiking, [rhos[0]] * n_spiking
@@ -114,7 +116,7 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
             break
         _, gammas, rs, current, move = best
         trace.append(dict(current, move=move))
-    coding = BurstCoding(timesteps, tuple(gammas), tuple(rs))
+    coding = BurstCoding(timesteps, tuple(gammas), tuple(rs), refine)
     return coding, {"baseline": dict(baseline, max_burst=baseline_burst), "steps": trace,
                     "tolerance": tolerance, "error_slack": error_slack, "ops_budget": ops_budget,
                     "budget_met": ops_budget is None or current["spike_ops_per_image"] <= ops_budget}

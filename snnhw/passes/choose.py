@@ -13,14 +13,15 @@ CODING_CHOICES = ("rate", "burst", "adafire", "single_spike")
 
 def choose_coding(kind, net, x_cal, y_cal=None, *, timesteps=None, window=None, base=None,
                   threshold_shift=True, negative_spikes=None, max_burst=None, ssc=True,
-                  weight_bits=8, input_bits=8, percentile=99.9):
+                  refine=False, weight_bits=8, input_bits=8, percentile=99.9):
     """Return ``(coding, search)``.
 
     ``rate``: :class:`~snnhw.ir.RateCoding` with ``timesteps`` (default 16). ``burst``:
     :class:`~snnhw.ir.BurstCoding` (defaults T = 4, Γ = 4). ``adafire``: a
     :class:`~snnhw.ir.BurstCoding` with per-layer ``Γ_l`` and (with ``ssc``) ``ρ_l`` from
     :func:`~snnhw.passes.adafire.search_adafire`, held against plain burst coding with
-    ``Γ = max_burst`` (default 4). ``single_spike``: ``window`` and ``base`` if both given, else
+    ``Γ = max_burst`` (default 4), per-channel thresholds refined with ``refine``.
+    ``single_spike``: ``window`` and ``base`` if both given, else
     the best point of :func:`~snnhw.passes.phase_search.search_phase_coding` (only the missing
     one is searched); ``negative_spikes`` defaults to whether the calibration inputs are signed.
     ``search`` is the search's record (points or steps; empty when nothing was searched).
@@ -35,7 +36,7 @@ def choose_coding(kind, net, x_cal, y_cal=None, *, timesteps=None, window=None, 
     if kind == "adafire":
         return search_adafire(net, x_cal, y_cal, timesteps or BurstCoding.timesteps,
                               baseline_burst=max_burst or BurstCoding.max_burst,
-                              rhos=None if ssc else (1,), **opts)
+                              rhos=None if ssc else (1,), refine=refine, **opts)
     if negative_spikes is None:
         negative_spikes = bool((x_cal < 0).any())
     if window is not None and base is not None:

@@ -3,14 +3,16 @@
 from ..ir import Network, RateCoding
 from .calibrate import calibrate
 from .fold import fold_batchnorm
+from .refine import refine_thresholds
 from .normalise import normalise
 from .quantise import quantise
 from .widths import bound_widths
 
-__all__ = ["PIPELINE", "prepare", "convert"]
+__all__ = ["PIPELINE", "prepare", "convert", "quantised"]
 
-#: The passes, in order (names for docs and reports).
-PIPELINE = ("fold_batchnorm", "calibrate", "normalise", "quantise", "bound_widths")
+#: The passes, in order (names for docs and reports); ``refine_thresholds`` runs only when
+#: the coding asks for it (AdaFire).
+PIPELINE = ("fold_batchnorm", "calibrate", "normalise", "refine_thresholds", "quantise", "bound_widths")
 
 
 def prepare(net, x_cal, percentile=99.9):
@@ -42,4 +44,16 @@ def convert(model, x_cal, coding=None, *, weight_bits=8, input_bits=8, percentil
         model = from_torch(model, input_shape=input_shape, name=name)
     coding = coding if coding is not None else RateCoding()
     calib, norm = prepare(model, x_cal, percentile)
-    return bound_widths(quantise(norm, calib, coding, weight_bits=weight_bits, input_bits=input_bits))
+    return quantised(norm, calib, coding, x_cal, weight_bits, input_bits)
+
+
+def quantised(norm, calib, coding, x_cal, weight_bits=8, input_bits=8):
+    """The coding-dependent passes on a normalised network: ``refine_thresholds`` (if the
+    coding asks for it) → ``quantise`` → ``bound_widths``."""
+    alphas = None
+    if getattr(coding, "refine_thresholds", False):
+        norm, alphas = refine_thresholds(norm, x_cal, coding)
+    qnet = quantise(norm, calib, coding, weight_bits=weight_bits, input_bits=input_bits)
+    if alphas is not None:
+        qnet = qnet.replace(calibration=dict(qnet.calibration, threshold_scales=alphas))
+    return bound_widths(qnet)
