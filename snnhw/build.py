@@ -14,7 +14,7 @@ from .hw.address import AddressMap
 from .hw.layer import fifo_depth
 
 __all__ = ["BuildResult", "build", "generate_verilog", "manifest", "write_vectors", "event_bound",
-           "balance_lanes"]
+           "event_bound_per_layer", "balance_lanes"]
 
 TOP = "snnhw_core"
 
@@ -115,14 +115,20 @@ def event_bound(qnet, result, lanes=1):
     ``result`` is a :class:`~snnhw.golden.GoldenResult` (its per-source event counts), or, for
     networks of dense layers only, the ``(N, n_layers)`` event counts. Returns ``(N,)``.
     """
+    return event_bound_per_layer(qnet, result, lanes).sum(axis=1)
+
+
+def event_bound_per_layer(qnet, result, lanes=1):
+    """:func:`event_bound` of each layer's synapse pipeline: ``(N, n_layers)``."""
     lanes = normalise_lanes(qnet, lanes)
     maps = [AddressMap.for_layer(l, p) for l, p in zip(qnet.layers, lanes)]
     if hasattr(result, "source_events"):
-        return sum(s @ amap.words() for s, amap in zip(result.source_events, maps)).astype(np.int64)
+        return np.stack([s @ amap.words() for s, amap in zip(result.source_events, maps)],
+                        axis=1).astype(np.int64)
     if any(l.is_conv for l in qnet.layers):
         raise ValueError("event_bound of a convolutional network needs the golden result")
     words = np.array([amap.k for amap in maps], dtype=np.int64)
-    return np.asarray(result, dtype=np.int64) @ words
+    return np.asarray(result, dtype=np.int64) * words
 
 
 def balance_lanes(qnet, x_cal, max_lanes=4):

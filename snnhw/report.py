@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from . import __version__, golden
-from .build import balance_lanes, build, event_bound, write_vectors
+from .build import balance_lanes, build, event_bound, event_bound_per_layer, write_vectors
 from .data import load_dataset
 from .frontend import from_torch
 from . import fixed
@@ -179,6 +179,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "cycles_per_image": round(float(cycles.mean()), 2),
         "cycles_per_image_max": int(cycles.max()),
         "event_bound_cycles": round(float(bound.mean()), 2),
+        "event_bound_cycles_per_layer": [round(float(v), 2) for v in
+                                         event_bound_per_layer(qnet, gv, lanes).mean(axis=0)],
         "cycles_over_event_bound": round(float(cycles.mean() / bound.mean()), 4),
         "cycles_over_event_bound_max": round(float((cycles / np.maximum(bound, 1)).max()), 4),
         "stream_images": int(srun.images), "stream_mismatches": int(s_differ.sum()),
