@@ -74,3 +74,21 @@ def margins_for(q, codes):
     margins = [never] * q.coding.timesteps
     margins[t], margins[t + 2] = int(mid[t]), 0
     return tuple(margins), {t + 1, t + 3}
+
+
+def phase_fire(coding):
+    """Single-spike coding's fire rule from its written text, with float levels: returns
+    ``fire(v, theta) → (m, k)`` (``(0, 0)``: no spike)."""
+    import math
+    b, w = coding.base, coding.window
+    shift = (1 + 1 / b) / 2 if coding.threshold_shift else 1.0
+
+    def fire(v, theta):
+        for k in range(1, w + 1):
+            lvl = max(1, math.ceil(theta * b ** (1 - k) * shift))
+            if coding.negative_spikes and v <= -lvl:
+                return -1, k
+            if v >= lvl:
+                return 1, k
+        return 0, 0
+    return fire

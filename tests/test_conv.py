@@ -1,15 +1,13 @@
 """Convolutional networks: geometry, conv address generation in hardware, the golden model
 against an independent event-by-event reference, BatchNorm folding, and IR validation."""
 
-import math
 import re
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from amaranth.hdl import Elaboratable, Module, signed, unsigned
-from amaranth.lib.memory import Memory
+from amaranth.hdl import signed, unsigned
 from amaranth.sim import Simulator
 from hypothesis import assume, given, settings, strategies as st
 from torch import nn
@@ -17,12 +15,11 @@ from torch import nn
 from snnhw import geometry, golden
 from snnhw.frontend import from_torch
 from snnhw.hw.address import AddressMap
-from snnhw.hw.rom import WeightROM
-from snnhw.hw.synapse import SynapsePipeline
 from snnhw.ir import (BatchNorm, BurstCoding, Conv2d, Dense, IRError, Network, Pool2d, QuantLayer,
                       RateCoding, SingleSpikeCoding)
 from snnhw.passes import convert, fold_batchnorm
-from netgen import random_cnn
+from netgen import phase_fire, random_cnn
+from test_hw_blocks import SynapseHarness
 
 
 # ------------------------------------------------------------------------------------------
@@ -150,34 +147,11 @@ def test_conv_fan_out_brute_force(c_in, h, w, kh, kw, sy, sx, py, px, c_out):
 # 3. conv address generation in the synapse pipeline (Amaranth simulator)
 # ------------------------------------------------------------------------------------------
 
-class ConvSynapseHarness(Elaboratable):
-    """A SynapsePipeline with a conv AddressMap, its WeightROM and a banked membrane RAM."""
-
-    def __init__(self, layer, lanes, m_shape, acc_bits):
-        self.layer, self.lanes = layer, lanes
-        self.amap = AddressMap.for_layer(layer, lanes)
-        self.rom = WeightROM(layer.weight, lanes, layer.weight_bits)
-        self.syn = SynapsePipeline(self.amap, layer.weight_bits, m_shape, signed(acc_bits))
-        self.mems = [Memory(shape=signed(acc_bits), depth=max(2, self.amap.acc_depth), init=[])
-                     for _ in range(lanes)]
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.rom, m.submodules.syn = self.rom, self.syn
-        m.d.comb += [self.rom.addr.eq(self.syn.rom_addr), self.syn.rom_data.eq(self.rom.data)]
-        for p, mem in enumerate(self.mems):
-            m.submodules[f"m{p}"] = mem
-            wr, rd = mem.write_port(), mem.read_port()
-            m.d.comb += [rd.addr.eq(self.syn.acc.raddr), self.syn.acc.rdata[p].eq(rd.data),
-                         wr.addr.eq(self.syn.acc.waddr), wr.data.eq(self.syn.acc.wdata[p]),
-                         wr.en.eq(self.syn.acc.we[p])]
-        return m
-
-
 def run_conv_synapse(layer, lanes, m_shape, events, acc_bits=24):
     """Feed ``events`` (c, y, x, m) back to back, cycle by cycle. Returns the banked RAM
     ``(lanes, depth)``, the cycles each event was accepted, and the writes ``(cycle, addr, we)``."""
-    dut = ConvSynapseHarness(layer, lanes, m_shape, acc_bits)
+    dut = SynapseHarness(layer.weight, AddressMap.for_layer(layer, lanes), m_shape, acc_bits,
+                         layer.weight_bits)
     ev, acc = dut.syn.events, dut.syn.acc
     out = {"accepted": [], "writes": []}
 
@@ -494,20 +468,11 @@ def reference_multistep(q, codes):
 
 def reference_single_spike(q, codes):
     """Single-spike coding: one window per layer, spikes fired from float levels."""
+    from snnhw.fixed import phase_gains
     c = q.coding
     B, W = c.base, c.window
-    from snnhw.fixed import phase_gains
-    g = [int(v) for v in phase_gains(B, W)]
-    shift = (1 + 1 / B) / 2 if c.threshold_shift else 1.0
-
-    def fire(v, theta):
-        for k in range(1, W + 1):
-            lvl = max(1, math.ceil(theta * B ** (1 - k) * shift))
-            if c.negative_spikes and v <= -lvl:
-                return -1, k
-            if v >= lvl:
-                return 1, k
-        return 0, 0
+    g = [int(v) for v in phase_gains(B, W)]        # the table itself is fixed's (tested below)
+    fire = phase_fire(c)
 
     layers = q.layers
     pots, counts, ops, rows = [], [], [], [[] for _ in layers]

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from snnhw import golden
-from netgen import random_qnet
+from netgen import phase_fire, random_qnet
 
 
 def reference(q, codes):
@@ -110,21 +110,11 @@ def test_snn_tracks_quantised_ann(digits_qnet):
 
 def reference_single_spike(q, codes):
     """Single-spike coding from its written rule, neuron by neuron, with float levels."""
-    import math
+    from snnhw.fixed import phase_gains
     c = q.coding
     B, W = c.base, c.window
-    from snnhw.fixed import phase_gains
     g = [int(v) for v in phase_gains(B, W)]        # the table itself is fixed's (tested below)
-    s = (1 + 1 / B) / 2 if c.threshold_shift else 1.0
-
-    def fire(v, theta):
-        for k in range(1, W + 1):
-            lvl = max(1, math.ceil(theta * B ** (1 - k) * s))
-            if c.negative_spikes and v <= -lvl:
-                return -1, k
-            if v >= lvl:
-                return 1, k
-        return 0, 0
+    fire = phase_fire(c)
 
     pots, events = [], []
     for x in codes:

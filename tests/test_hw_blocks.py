@@ -22,12 +22,14 @@ def test_pack_weights_layout():
 
 
 class SynapseHarness(Elaboratable):
-    def __init__(self, weight, lanes, m_shape, acc_bits):
-        self.weight, self.lanes = weight, lanes
-        self.rom = WeightROM(weight, lanes, 8)
-        self.syn = SynapsePipeline(AddressMap.dense(weight.shape[1], weight.shape[0], lanes), 8, m_shape,
-                                   signed(acc_bits))
-        self.mems = [Memory(shape=signed(acc_bits), depth=max(2, self.syn.k), init=[]) for _ in range(lanes)]
+    """A SynapsePipeline with its WeightROM and a banked accumulator RAM."""
+
+    def __init__(self, weight, amap, m_shape, acc_bits, weight_bits=8):
+        self.amap = amap
+        self.rom = WeightROM(weight, amap.lanes, weight_bits)
+        self.syn = SynapsePipeline(amap, weight_bits, m_shape, signed(acc_bits))
+        self.mems = [Memory(shape=signed(acc_bits), depth=max(2, amap.acc_depth), init=[])
+                     for _ in range(amap.lanes)]
 
     def elaborate(self, platform):
         m = Module()
@@ -49,7 +51,7 @@ def test_synapse_back_to_back_hazards(n_dst, lanes):
     n_src = 5
     w = rng.integers(-128, 128, (n_dst, n_src))
     events = [(int(rng.integers(n_src)), int(rng.integers(-3, 4))) for _ in range(40)]
-    dut = SynapseHarness(w, lanes, signed(3), 16)
+    dut = SynapseHarness(w, AddressMap.dense(n_src, n_dst, lanes), signed(3), 16)
     got = {}
 
     async def tb(ctx):
@@ -76,7 +78,7 @@ def test_synapse_back_to_back_hazards(n_dst, lanes):
 def test_synapse_initiation_interval_one():
     """K words per event, events back to back: exactly one word issued per cycle."""
     w = np.ones((6, 3), dtype=np.int64)
-    dut = SynapseHarness(w, 2, unsigned(1), 12)       # K = 3
+    dut = SynapseHarness(w, AddressMap.dense(3, 6, 2), unsigned(1), 12)       # K = 3
     cycles = {}
 
     async def tb(ctx):
