@@ -85,7 +85,7 @@ class LayerEngine(wiring.Component):
         self.exit_margins = None if exit_margins is None else [int(v) for v in exit_margins]
         self.count_bits = fixed.unsigned_width(max_events)
         self.amap = AddressMap.for_layer(layer, lanes)
-        self.k = self.amap.acc_depth             # words of each membrane bank
+        self.bank_depth = self.amap.acc_depth    # words of each membrane bank
         self.acc_shape = signed(layer.acc_bits)
         self.current_shape = signed(layer.current_bits) if static_input else None
         self.depth = fifo_depth(layer.n_in)
@@ -124,7 +124,7 @@ class LayerEngine(wiring.Component):
         lanes = self.lanes if lanes is None else lanes
         rdata = Signal(data.ArrayLayout(shape, lanes), name=f"{name}_rdata")
         for p in range(lanes):
-            depth = max(2, self.k if depth is None else depth)
+            depth = max(2, self.bank_depth if depth is None else depth)
             mem = Memory(shape=shape, depth=depth, init=[],
                          attrs=memory_attrs(depth, Shape.cast(shape).width, rom=False))
             m.submodules[f"{name}{p}"] = mem
@@ -145,7 +145,7 @@ class LayerEngine(wiring.Component):
         m.submodules.synapse = syn = self.synapse
         m.submodules.scanner = scan = self.scanner
         m.submodules.counts = counts = RegFIFO(self.count_bits, self.COUNT_DEPTH)
-        layer, k = self.layer, self.k
+        layer, k = self.layer, self.bank_depth
 
         m.d.comb += [
             fifo.w_data.eq(self.inp.payload.as_value()), fifo.w_en.eq(self.inp.valid),
