@@ -57,8 +57,9 @@ class BurstFireUnit(FireUnit):
     """Burst neuron (methods.md §3–4): ``s = clamp(floor(v / θs), 0, Γ)``, ``v_next = v − s·θs``,
     ``m = s·ρ`` (``ρ`` = 1 unless SSC compresses the layer).
 
-    ``Γ`` comparators ``v ≥ k·θs``; their thermometer output gives ``m`` through a one-hot OR
-    tree, and ``s·θs`` the same way (constants), so no divider or multiplier.
+    ``Γ`` subtractions ``d_k = v − k·θs`` in parallel: their signs are the comparisons
+    ``v ≥ k·θs`` (a thermometer code), whose highest true one selects ``d_k`` as the new
+    membrane and ``k·ρ`` as ``m`` through one-hot OR trees — one carry chain deep, no divider.
     """
     def __init__(self, acc_bits, fire_threshold, max_burst, rho=1):
         self.theta_s, self.max_burst, self.rho = int(fire_threshold), int(max_burst), int(rho)
@@ -67,13 +68,18 @@ class BurstFireUnit(FireUnit):
     def elaborate(self, platform):
         m = Module()
         g = self.max_burst
-        ge = Cat(self.v >= k * self.theta_s for k in range(1, g + 1))
-        hot = ge & ~(ge >> 1)                      # the highest true comparator
-        s, reset = 0, 0
+        diffs = []
+        for k in range(1, g + 1):
+            d = Signal(signed(self.acc_bits + 1), name=f"d{k}")
+            m.d.comb += d.eq(self.v - k * self.theta_s)
+            diffs.append(d)
+        ge = Cat(~d[-1] for d in diffs)
+        hot = ge & ~(ge >> 1)                      # the highest true comparison
+        s, v_next = 0, Mux(ge[0], 0, self.v)
         for k in range(1, g + 1):
             s = s | Mux(hot[k - 1], k * self.rho, 0)
-            reset = reset | Mux(hot[k - 1], k * self.theta_s, 0)
-        m.d.comb += [self.fire.eq(ge[0]), self.m.eq(s), self.v_next.eq(self.v - reset)]
+            v_next = v_next | Mux(hot[k - 1], diffs[k - 1], 0)
+        m.d.comb += [self.fire.eq(ge[0]), self.m.eq(s), self.v_next.eq(v_next)]
         return m
 
 
