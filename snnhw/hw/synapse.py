@@ -1,4 +1,4 @@
-"""The synapse pipeline: one event → ``K`` weight-ROM words → ``lanes`` accumulates per cycle."""
+"""The synapse pipeline: one event → its target words in the weight ROM → ``lanes`` accumulates per cycle."""
 
 import math
 
