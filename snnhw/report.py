@@ -127,7 +127,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         progress.step("golden model: burst / AdaFire / SSC / IAT side by side")
         extra = _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, burst_rows,
                                      opts, qnet, exit_info, search if coding == "adafire" else None,
-                                     refine)
+                                     refine, ssc)
     g = golden.run(qnet, x_te)
     ann_macs = int(sum(l.macs for l in qnet.layers))
 
@@ -271,11 +271,13 @@ def _exit_rows(q, exit_info, x_te, y_te):
 
 
 def _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, burst_rows, opts,
-                         qnet, exit_info, search, refine=False):
+                         qnet, exit_info, search, refine=False, ssc=True):
     """Rate, burst, AdaFire, AdaFire + SSC and + IAT side by side, and the headline comparison
     of the built design's ``T``."""
     t_built = cfg.timesteps
     rate_by_t = {row["timesteps"]: row for row in rate_rows}
+    # the built design's own search result stands for its row (the same search, not run twice)
+    searched = {("adafire_ssc" if ssc else "adafire", t_built): cfg} if search is not None else {}
     side = []
     for t in sorted(set(BURST_SWEEP) | {t_built}):
         row = {"timesteps": t}
@@ -284,7 +286,10 @@ def _burst_family_tables(net, x_tr, y_tr, x_te, y_te, cfg, gamma, rate_rows, bur
                                                          "synaptic_ops_per_image")}
         row["burst"] = _golden_row(convert(net, x_tr, BurstCoding(t, gamma), **opts), x_te, y_te)
         for name, rhos in (("adafire", (1,)), ("adafire_ssc", None)):
-            c, _ = search_adafire(net, x_tr, y_tr, t, baseline_burst=gamma, rhos=rhos, refine=refine, **opts)
+            c = searched.get((name, t))
+            if c is None:
+                c, _ = search_adafire(net, x_tr, y_tr, t, baseline_burst=gamma, rhos=rhos, refine=refine,
+                                      **opts)
             q = convert(net, x_tr, c, **opts)
             row[name] = dict(_golden_row(q, x_te, y_te), max_burst=list(c.max_burst),
                              compression=list(c.compression))
