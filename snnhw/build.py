@@ -12,11 +12,17 @@ from .codings import coding_rules
 from .hw.accelerator import SNNAccelerator, normalise_lanes, readout_map
 from .hw.address import AddressMap
 from .hw.layer import fifo_depth
+from .hw.rom import LOADED_MEMORY_NAME
 
 __all__ = ["BuildResult", "build", "generate_verilog", "manifest", "write_vectors", "event_bound",
            "event_bound_per_layer", "balance_lanes"]
 
 TOP = "snnhw_core"
+#: Yosys command dropping the (all-zero) initial contents of the memories loaded after reset
+#: (weights in SPRAM, which the bitstream cannot initialise): the simulated Verilog and the
+#: synthesised netlist both start them undefined.
+DROP_LOADED_INIT = f"delete t:$meminit_v2 r:MEMID=\\\\{LOADED_MEMORY_NAME} %i"
+LOAD_FILE = "load.hex"
 
 
 @dataclass(frozen=True)
@@ -27,17 +33,17 @@ class BuildResult:
 
 
 def generate_verilog(qnet, lanes=1, name=TOP):
-    """Verilog text of the accelerator (same network and options → identical bytes)."""
+    """Verilog text of the accelerator (same network and plan → identical bytes)."""
     from amaranth._toolchain.yosys import find_yosys
     from amaranth.back import rtlil
 
-    top = SNNAccelerator(qnet, lanes=lanes)
+    top = lanes if isinstance(lanes, SNNAccelerator) else SNNAccelerator(qnet, lanes=lanes)
     text = rtlil.convert(top, name=name, emit_src=False)
     # Plain `proc` (not amaranth's `proc -nomux`): combinational logic becomes continuous
     # assignments, which every simulator evaluates at time 0 — Icarus does not run an
     # `always @*` block until one of its inputs changes, leaving FSM outputs X.
     # -noattr: Icarus 11 cannot parse the (* full_case *) attributes on statements.
-    script = "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", "proc", "memory_collect",
+    script = "\n".join([f"read_rtlil <<rtlil\n{text}\nrtlil", DROP_LOADED_INIT, "proc", "memory_collect",
                          "attrmap -remove generator -remove top -remove src "
                          "-remove amaranth.hierarchy -remove amaranth.decoding",
                          "write_verilog -noattr"])
@@ -47,10 +53,11 @@ def generate_verilog(qnet, lanes=1, name=TOP):
 
 def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
     """Everything a testbench or a report needs to know about a generated design."""
-    lanes = normalise_lanes(qnet, lanes)
+    acc = lanes if isinstance(lanes, SNNAccelerator) else SNNAccelerator(qnet, lanes=lanes)
     rules = coding_rules(qnet.coding)
     layers = []
-    for k, (l, p) in enumerate(zip(qnet.layers, lanes)):
+    for k, (l, lp) in enumerate(zip(qnet.layers, acc.plan.layers)):
+        p = lp.lanes
         amap = AddressMap.for_layer(l, p)
         layers.append({
             "name": l.name, "kind": "conv" if l.is_conv else "dense",
@@ -65,6 +72,8 @@ def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
             **({"kernel": list(l.kernel), "stride": list(l.stride), "padding": list(l.padding)}
                if l.is_conv else {}),
             "pool": None if l.pool is None else list(l.pool),
+            "weights": lp.weights, "membranes": lp.membranes, "multipliers": lp.multipliers,
+            "load_words": acc.engines[k].load_words,
         })
     out = {
         "format": "snnhw.manifest/1", "top": name, "network": qnet.name,
@@ -74,10 +83,14 @@ def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
         "n_inputs": qnet.n_inputs, "input_shape": list(qnet.input_shape),
         "input_bits": qnet.input_bits, "input_signed": qnet.input_signed,
         "input_scale": qnet.input_scale, "n_outputs": qnet.n_outputs,
-        "layers": layers, "readout": readout_map(qnet), "readout_depth": len(readout_map(qnet)),
+        "layers": layers, "plan": acc.plan.to_json(), "dsp_multipliers": acc.multipliers,
+        "load_words": acc.load_words, "load_file": LOAD_FILE if acc.load_words else None,
+        "readout": readout_map(qnet), "readout_depth": len(readout_map(qnet)),
         "ports": {"clk": "clk", "rst": "rst", "in_valid": "in_valid", "in_ready": "in_ready",
                   "in_data": "in_data", "done": "done", "ack": "ack", "busy": "busy",
-                  "rd_addr": "rd_addr", "rd_data": "rd_data"},
+                  "rd_addr": "rd_addr", "rd_data": "rd_data",
+                  **({"load_valid": "load_valid", "load_ready": "load_ready",
+                      "load_data": "load_data"} if acc.load_words else {})},
     }
     if verilog_text is not None:
         out["verilog_sha256"] = hashlib.sha256(verilog_text.encode()).hexdigest()
@@ -85,14 +98,22 @@ def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
 
 
 def build(qnet, out_dir, lanes=1, name=TOP):
-    """Write ``<name>.v`` and ``manifest.json`` into ``out_dir``."""
+    """Write ``<name>.v``, ``manifest.json`` and, with weights in SPRAM, the words to load
+    after reset (``load.hex``, one 16-bit hex word per line) into ``out_dir``.
+
+    ``lanes``: an int, one value per layer, or a :class:`~snnhw.plan.DesignPlan`.
+    """
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = generate_verilog(qnet, lanes, name)
+    acc = SNNAccelerator(qnet, lanes=lanes)
+    text = generate_verilog(qnet, acc, name)
     vpath = out_dir / f"{name}.v"
     vpath.write_text(text)
+    man = manifest(qnet, acc, text, name)
+    if acc.load_words:
+        (out_dir / LOAD_FILE).write_text("".join(f"{w:04x}\n" for w in acc.load_image()))
     mpath = out_dir / "manifest.json"
-    mpath.write_text(json.dumps(manifest(qnet, lanes, text, name), indent=2, sort_keys=True) + "\n")
+    mpath.write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
     return BuildResult(vpath, mpath, name)
 
 

@@ -49,9 +49,9 @@ def test_unknown_model():
 
 def test_build_bad_lanes(tmp_path):
     assert CliRunner().invoke(main, ["convert", "-T", "4", "-o", str(tmp_path)]).exit_code == 0
-    res = CliRunner().invoke(main, ["build", str(tmp_path), "--lanes", "3"])
+    res = CliRunner().invoke(main, ["build", str(tmp_path), "--lanes", "3,11"])
     assert res.exit_code == 1
-    assert "Error: layer '1': lanes must be a power of two in 1..64, got 3" in res.output
+    assert "Error: layer '4': lanes 11 exceed its 10 output channels" in res.output
     res = CliRunner().invoke(main, ["build", str(tmp_path), "--lanes", "2,1"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "snnhw_core.v").is_file()

@@ -101,11 +101,19 @@ def test_synapse_initiation_interval_one():
     assert cycles["tail"] == 3 + 3      # the last event's 3 words + 3 pipeline stages
 
 
-def test_lanes_must_be_power_of_two():
-    q, _ = random_qnet(0)
-    with pytest.raises(IRError, match=r"layer 'fc1': lanes must be a power of two in 1..64, got 3"):
-        SNNAccelerator(q, lanes=(1, 3))
-    with pytest.raises(IRError, match="lanes: got 3 values for 2 layers"):
+def test_lanes_range_and_count():
+    q, _ = random_qnet(0)              # 6 - 5 - 3
+    assert SNNAccelerator(q, lanes=(5, 3)).lanes == (5, 3)       # any count up to the channels
+    assert SNNAccelerator(q, lanes=4).lanes == (4, 3)            # one value: capped per layer
+    with pytest.raises(IRError, match=r"^layer 'fc1': lanes 4 exceed its 3 output channels$"):
+        SNNAccelerator(q, lanes=(1, 4))
+    with pytest.raises(IRError, match=r"^layer 'fc0': lanes must be an integer in 1..64, got 0$"):
+        SNNAccelerator(q, lanes=(0, 1))
+    with pytest.raises(IRError, match=r"^layer 'fc0': lanes must be an integer in 1..64, got 65$"):
+        SNNAccelerator(q, lanes=65)
+    with pytest.raises(IRError, match=r"^layer 'fc0': lanes must be an integer in 1..64, got 2.5$"):
+        SNNAccelerator(q, lanes=(2.5, 1))
+    with pytest.raises(IRError, match="^lanes: got 3 values for 2 layers$"):
         SNNAccelerator(q, lanes=(1, 1, 1))
 
 

@@ -1,4 +1,4 @@
-"""The accelerator top: input memory, encoder, a chain of layer engines, argmax, counters."""
+"""The accelerator top: input stream, encoder, a chain of layer engines, result buffer, counters."""
 
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
@@ -8,26 +8,22 @@ from .. import fixed
 from ..codings import coding_rules
 from ..ir import IRError
 from ..passes.widths import stream_event_bounds
+from ..plan import DesignPlan
+from ..resources import result_placement
 from .encoder import InputEncoder
 from .fire import fire_unit_for, input_unit_for
 from .layer import LayerEngine
+from .result import ResultBuffer
+from .rom import LOAD_WORD_BITS
 from .stream import RegFIFO
 
 __all__ = ["SNNAccelerator", "normalise_lanes", "readout_map"]
 
 
 def normalise_lanes(qnet, lanes):
-    """Per-layer lane counts from an int or a sequence; raises :class:`IRError` on bad values."""
-    n = len(qnet.layers)
-    if isinstance(lanes, int):
-        lanes = (lanes,) * n
-    lanes = tuple(lanes)
-    if len(lanes) != n:
-        raise IRError(f"lanes: got {len(lanes)} values for {n} layers")
-    for layer, p in zip(qnet.layers, lanes):
-        if not isinstance(p, int) or p < 1 or p & (p - 1) or p > 64:
-            raise IRError(f"layer {layer.name!r}: lanes must be a power of two in 1..64, got {p!r}")
-    return lanes
+    """Per-layer lane counts from an int, a sequence or a :class:`~snnhw.plan.DesignPlan`;
+    raises :class:`IRError` on bad values."""
+    return DesignPlan.of(qnet, lanes).lanes
 
 
 def readout_map(qnet):
@@ -46,13 +42,15 @@ class SNNAccelerator(wiring.Component):
     """Runs a :class:`~snnhw.ir.QuantNetwork` on a stream of images, one result per image, in order.
 
     Every layer engine runs concurrently and moves on to the next image as soon as it has
-    finished the current one, so images stream through the layers (layer pipelining).
+    finished the current one, so images stream through the layers (layer pipelining); the
+    output layer's results wait in a two-slot :class:`~snnhw.hw.result.ResultBuffer`.
 
     Parameters
     ----------
     qnet : :class:`~snnhw.ir.QuantNetwork` (widths bound)
-    lanes : int or tuple of int
-        Synapse lanes (weights read per cycle) of each layer.
+    lanes : int, tuple of int or :class:`~snnhw.plan.DesignPlan`
+        Synapse lanes (weights read per cycle) of each layer, or the whole plan (lanes and
+        placements); ``"auto"`` placements are resolved by :meth:`DesignPlan.resolve`.
 
     Members
     -------
@@ -63,6 +61,9 @@ class SNNAccelerator(wiring.Component):
     rd_addr : In; rd_data : Out(signed(32))  readout registers of the result, one cycle latency
                       (:func:`readout_map`: potentials, predicted class, cycles, events per
                       stream, exit step)
+    load_valid, load_ready, load_data : (weights in SPRAM only, :attr:`load_words` > 0) the
+                      16-bit words of :meth:`load_image`, after reset; ``in_ready`` stays low
+                      until all arrived
     """
     #: Images in flight (accepted, result not yet acknowledged) at most.
     MAX_IN_FLIGHT = 4
@@ -74,8 +75,12 @@ class SNNAccelerator(wiring.Component):
         if out.acc_bits > fixed.READOUT_BITS:
             raise IRError(f"layer {out.name!r}: output membrane needs {out.acc_bits} bits, more "
                           f"than the {fixed.READOUT_BITS}-bit readout; use fewer timesteps or weight bits")
+        if out.is_conv:
+            raise IRError(f"layer {out.name!r}: the output layer must be a Linear layer "
+                          f"(flatten the last convolution into one)")
         self.qnet = qnet
-        self.lanes = normalise_lanes(qnet, lanes)
+        self.plan = DesignPlan.of(qnet, lanes).resolve(qnet)
+        self.lanes = self.plan.lanes
         self.rules = coding_rules(qnet.coding)
         self.n_inputs = qnet.n_inputs
         self.input_bits = qnet.input_bits
@@ -83,33 +88,19 @@ class SNNAccelerator(wiring.Component):
         self.in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
         self.readout = readout_map(qnet)
         self.readout_depth = len(self.readout)
-        steps = self.rules.steps(qnet.coding)
-        self.engines = []
-        m_in = self.in_shape
-        n = len(qnet.layers)
-        gains = self.rules.gains(qnet.coding) if hasattr(self.rules, "gains") else None
-        if qnet.layers[-1].is_conv:
-            raise IRError(f"layer {qnet.layers[-1].name!r}: the output layer must be a Linear layer "
-                          f"(flatten the last convolution into one)")
         self.encoder = InputEncoder(qnet.input_shape, self.in_shape, input_unit_for(qnet))
-        m_in = self.encoder.unit.m_shape
-        iat = qnet.early_exit is not None
-        max_events = stream_event_bounds(qnet)
-        for k, (layer, p) in enumerate(zip(qnet.layers, self.lanes)):
-            fu = fire_unit_for(layer, qnet.coding, k)
-            static = k == 0 and self.rules.static_input
-            self.engines.append(LayerEngine(
-                layer, fu, p, steps, m_in, static_input=static,
-                hold=(k == n - 1), gains=gains,
-                initial_membrane=(self.rules.initial_membrane(layer.threshold, qnet.coding, k)
-                                  if layer.spiking else 0),
-                wait_decision=iat and static,
-                exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None,
-                single_spike=qnet.coding.kind == "single_spike", max_events=max_events[k]))
-            m_in = self.engines[-1].scanner.m_shape
-        #: Multipliers wider than a gate or a negation (for DSP mapping).
-        self.multipliers = sum(e.synapse.multipliers for e in self.engines)
+        self.engines = self._engines()
+        self.result = ResultBuffer(qnet.n_outputs, out.acc_bits, self.engines[-1].steps_done.shape(),
+                                   result_placement(qnet.n_outputs, out.acc_bits))
+        #: Multipliers in DSP blocks (``synth_ice40 -dsp`` maps them; the plan must fit the device).
+        self.multipliers = sum(e.synapse.dsp_multipliers for e in self.engines)
+        #: 16-bit words to load after reset (weights in SPRAM).
+        self.load_words = sum(e.load_words for e in self.engines)
+        members = {}
+        if self.load_words:
+            members = {"load_valid": In(1), "load_ready": Out(1), "load_data": In(LOAD_WORD_BITS)}
         super().__init__({
+            **members,
             "in_valid": In(1),
             "in_ready": Out(1),
             "in_data": In(self.in_shape),
@@ -120,18 +111,66 @@ class SNNAccelerator(wiring.Component):
             "rd_data": Out(signed(fixed.READOUT_BITS)),
         })
 
+    def _engines(self):
+        qnet, rules = self.qnet, self.rules
+        steps = rules.steps(qnet.coding)
+        gains = rules.gains(qnet.coding) if hasattr(rules, "gains") else None
+        iat = qnet.early_exit is not None
+        max_events = stream_event_bounds(qnet)
+        n = len(qnet.layers)
+        engines, m_in = [], self.encoder.unit.m_shape
+        for k, (layer, lp) in enumerate(zip(qnet.layers, self.plan.layers)):
+            static = k == 0 and rules.static_input
+            engines.append(LayerEngine(
+                layer, fire_unit_for(layer, qnet.coding, k), lp, steps, m_in,
+                static_input=static, output=(k == n - 1), gains=gains,
+                initial_membrane=(rules.initial_membrane(layer.threshold, qnet.coding, k)
+                                  if layer.spiking else 0),
+                wait_decision=iat and static,
+                exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None,
+                single_spike=qnet.coding.kind == "single_spike", max_events=max_events[k]))
+            m_in = engines[-1].scanner.m_shape
+        return engines
+
+    def load_image(self):
+        """The words of :attr:`load_words`, in load order (the SPRAM weights, layer by layer)."""
+        return [w for e in self.engines for w in e.rom.load_image()]
+
+    def _load_chain(self, m):
+        """The load stream goes to the SPRAM weight ROMs one after the other; returns
+        ``loaded`` (every word arrived)."""
+        targets = [e for e in self.engines if e.load_words]
+        if not targets:
+            return 1
+        for k, e in enumerate(targets):
+            ahead = [t.loaded for t in targets[:k]]
+            mine = ~e.loaded
+            for t in ahead:
+                mine = mine & t
+            m.d.comb += [e.load.valid.eq(self.load_valid & mine), e.load.payload.eq(self.load_data)]
+            with m.If(mine):
+                m.d.comb += self.load_ready.eq(e.load.ready)
+        loaded = Signal()
+        m.d.sync += loaded.eq(targets[-1].loaded)
+        return loaded
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.encoder = enc = self.encoder
+        m.submodules.result = res = self.result
         m.submodules.timestamps = stamps = RegFIFO(32, self.MAX_IN_FLIGHT)
+        loaded = self._load_chain(m)
         now = Signal(32)
         m.d.sync += now.eq(now + 1)
+        in_flight = Signal(range(self.MAX_IN_FLIGHT + 1))
+        room = Signal()                          # registered: another image may start
         m.d.comb += [
-            enc.inp.valid.eq(self.in_valid), enc.inp.payload.eq(self.in_data),
+            enc.inp.valid.eq(self.in_valid & loaded), enc.inp.payload.eq(self.in_data),
+            self.in_ready.eq(enc.inp.ready & loaded),
             # no new image while the previous one's timestamp is still being written
-            self.in_ready.eq(enc.inp.ready), enc.can_start.eq(stamps.w_rdy & ~enc.image_start),
+            enc.can_start.eq(room & ~enc.image_start),
             stamps.w_data.eq(now), stamps.w_en.eq(enc.image_start),
-            self.busy.eq(stamps.r_rdy),
+            self.busy.eq(in_flight != 0),
         ]
 
         producers = [enc] + self.engines[:-1]
@@ -145,64 +184,33 @@ class SNNAccelerator(wiring.Component):
             first = self.engines[0]
             m.d.comb += [first.decision_valid.eq(last.decision_valid),
                          first.decision_exit.eq(last.decision_exit)]
-        n_out = self.qnet.n_outputs
 
-        cycles = Signal(32)
-        predicted = Signal(range(max(2, n_out)))
-        best = Signal(signed(last.layer.acc_bits))
-        arg_j = Signal(range(max(2, n_out)))
-        cmp_v = Signal.like(best)
-        upd = Signal()
-        # the output layer's membranes: the argmax reads them, then the host (a register selects)
-        m.d.comb += last.rd_addr.eq(Mux(self.done, self.rd_addr, arg_j))
-        # `done` falls at the edge that samples `ack`; the rest follows from a registered copy
-        # (no path from the host's logic into the state machine)
+        # the output layer's scans fill the result buffer; a finished image commits its slot
+        m.d.comb += [res.clear.eq(last.scan_start), res.valid.eq(last.value_valid),
+                     res.value.eq(last.value), res.commit.eq(last.finished),
+                     res.steps.eq(last.steps_done), res.cycles.eq(now - stamps.r_data),
+                     last.can_fill.eq(res.can_fill), stamps.r_en.eq(last.finished)]
+
+        # `done` falls at the edge that samples `ack`; dropping the result follows from a
+        # registered copy (no path from the host's logic into the buffer)
         ack_q = Signal()
+        m.d.comb += self.done.eq(res.done & ~ack_q)
         m.d.sync += ack_q.eq(self.ack & self.done)
-        with m.If(self.ack):
-            m.d.sync += self.done.eq(0)
-
-        with m.FSM():
-            with m.State("WAIT"):
-                with m.If(last.done):
-                    m.d.sync += arg_j.eq(0)
-                    m.next = "ARG_READ"
-            # argmax, four short cycles per output: read, latch, compare, update.
-            # Ties → lowest index: update only on strictly greater (fixed.argmax_lowest).
-            with m.State("ARG_READ"):
-                m.next = "ARG_LATCH"
-            with m.State("ARG_LATCH"):
-                m.d.sync += cmp_v.eq(last.rd_data)
-                m.next = "ARG_CMP"
-            with m.State("ARG_CMP"):
-                m.d.sync += upd.eq((arg_j == 0) | (cmp_v > best))
-                m.next = "ARG_UPDATE"
-            with m.State("ARG_UPDATE"):
-                with m.If(upd):
-                    m.d.sync += [best.eq(cmp_v), predicted.eq(arg_j)]
-                with m.If(arg_j == n_out - 1):
-                    m.d.sync += [self.done.eq(1), cycles.eq(now - stamps.r_data)]
-                    m.next = "RESULT"
-                with m.Else():
-                    m.d.sync += arg_j.eq(arg_j + 1)
-                    m.next = "ARG_READ"
-            with m.State("RESULT"):
-                with m.If(ack_q):
-                    m.next = "RELEASE"
-            with m.State("RELEASE"):
-                # one cycle after ack (a registered state, so no path from the host's ack)
-                m.d.comb += [last.release.eq(1), stamps.r_en.eq(1)]
-                m.d.comb += [e.count_pop.eq(1) for e in self.engines]
-                m.next = "WAIT"
+        m.d.comb += [res.free.eq(ack_q)] + [e.count_pop.eq(ack_q) for e in self.engines]
+        m.d.sync += room.eq(in_flight + enc.image_start < self.MAX_IN_FLIGHT)
+        m.d.sync += in_flight.eq(in_flight + enc.image_start - ack_q)
 
         # readout registers
-        regs = [predicted, cycles] + [e.count for e in self.engines] + [last.steps_done]
+        n_out = self.qnet.n_outputs
+        regs = ([res.predicted, res.cycles_out]
+                + [e.count for e in self.engines] + [res.exit_step])
         is_pot = Signal()
         reg_data = Signal(signed(fixed.READOUT_BITS))
+        m.d.comb += res.rd_addr.eq(self.rd_addr)
         m.d.sync += is_pot.eq(self.rd_addr < n_out)
         with m.Switch(self.rd_addr):
             for idx, reg in enumerate(regs):
                 with m.Case(n_out + idx):
                     m.d.sync += reg_data.eq(reg)
-        m.d.comb += self.rd_data.eq(Mux(is_pot, last.rd_data, reg_data))
+        m.d.comb += self.rd_data.eq(Mux(is_pot, res.rd_data, reg_data))
         return m

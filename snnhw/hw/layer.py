@@ -1,15 +1,16 @@
 """One layer engine: event FIFO → synapse pipeline → membrane RAM ← neuron scanner → events out."""
 
-from amaranth.hdl import Module, Mux, Shape, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
+from ..plan import LayerPlan
 from .address import AddressMap
 from .exit import ExitMonitor
-from .rom import WeightROM, memory_attrs
+from .ram import LaneRAM
+from .rom import WeightROM
 from .scan import NeuronScanner
 from .stream import ROOM_MARGIN, EventStream, RegFIFO, event_layout
 from .synapse import SynapsePipeline
@@ -29,8 +30,9 @@ class LayerEngine(wiring.Component):
     scan every neuron through the fire unit, sending its events and an end-of-step token
     downstream. The end-of-image token ends the image: the engine passes it on, pushes its
     event count into a small queue, re-initialises its membranes and goes on with the next
-    image; with ``hold`` (the output layer) it first waits for ``release``, so the membranes
-    can be read out.
+    image. The output layer (``output``) sends no events: its scans stream its membranes out
+    (``value``) to the result buffer, it starts an image's first scan only when the buffer
+    can take it (``can_fill``), and it pulses ``finished`` when the image is done.
 
     A layer with ``static_input`` integrates its input once (step 0) into a constant-current
     RAM and then scans ``steps`` times — or, with ``wait_decision`` (IAT), after each scan
@@ -42,11 +44,10 @@ class LayerEngine(wiring.Component):
     ----------
     layer : :class:`~snnhw.ir.QuantLayer`
     fire_unit : :class:`~snnhw.hw.fire.FireUnit`
-    lanes : int
+    plan : :class:`~snnhw.plan.LayerPlan` (resolved) or int (lanes; default placements)
     steps : int
     m_in_shape : shape of the incoming multipliers
-    static_input : bool
-    hold : bool
+    static_input, output : bool
     gains : sequence of int, optional
         Step gains of the incoming events (single-spike coding).
     initial_membrane : int
@@ -54,7 +55,7 @@ class LayerEngine(wiring.Component):
     wait_decision : bool
         (``static_input``) run step after step only on the output layer's decisions (IAT).
     exit_margins : sequence of int, optional
-        (``hold``) the early-exit margins of each step (IAT): decide after each scan.
+        (``output``) the early-exit margins of each step (IAT): decide after each scan.
     single_spike : bool
         The coding sends single spikes (pooling by step).
     max_events : int
@@ -66,35 +67,40 @@ class LayerEngine(wiring.Component):
     inp : In(event stream)      the input FIFO's write side
     inp_room : Out(1)           registered: the input FIFO is below ``depth - ROOM_MARGIN``
     out, out_room               events to the next layer (unused on the output layer)
-    done : Out(1)               (``hold``) an image is finished; membranes readable
-    release : In(1)             (``hold``) go on with the next image
     count, count_valid, count_pop  per-image event counts (oldest first)
-    steps_done : Out            (``hold``) steps of the held image
-    rd_addr : In; rd_data : Out read a membrane while ``done`` (one cycle latency)
+    steps_done : Out            steps of the image so far (its exit step when ``finished``)
+    scan_start, value_valid, value : Out   a scan begins; every scanned neuron's new membrane
+    can_fill : In(1); finished : Out(1)    (``output``) see above
     decision_valid, decision_exit : Out (``exit_margins``) or In (``wait_decision``)
+    load, loaded                (weights in SPRAM) the weight ROM's load stream
     """
     #: Images whose event counts an engine can queue.
     COUNT_DEPTH = 4
 
-    def __init__(self, layer, fire_unit, lanes, steps, m_in_shape, static_input=False, hold=False,
+    def __init__(self, layer, fire_unit, plan, steps, m_in_shape, static_input=False, output=False,
                  gains=None, initial_membrane=0, wait_decision=False, exit_margins=None,
                  single_spike=False, max_events=(1 << 32) - 1):
-        self.layer, self.lanes, self.steps = layer, lanes, steps
-        self.static_input, self.hold = static_input, hold
+        if not isinstance(plan, LayerPlan):
+            from ..resources import default_placement
+            plan = LayerPlan(int(plan), **default_placement(layer, int(plan)))
+        if not plan.resolved:
+            raise ValueError(f"layer {layer.name!r}: the plan has unresolved placements: {plan}")
+        self.layer, self.plan, self.lanes, self.steps = layer, plan, plan.lanes, steps
+        self.static_input, self.output = static_input, output
         self.wait_decision = wait_decision
         self.exit_margins = None if exit_margins is None else [int(v) for v in exit_margins]
         self.count_bits = fixed.unsigned_width(max_events)
-        self.amap = AddressMap.for_layer(layer, lanes)
-        self.bank_depth = self.amap.acc_depth    # words of each membrane bank
+        self.amap = AddressMap.for_layer(layer, self.lanes)
+        self.bank_depth = self.amap.acc_depth    # words of the membrane RAM
         self.acc_shape = signed(layer.acc_bits)
         self.current_shape = signed(layer.current_bits) if static_input else None
         self.depth = fifo_depth(layer.n_in)
-        self.rom = WeightROM(layer.weight, lanes, layer.weight_bits)
+        self.rom = WeightROM(layer.weight, self.lanes, layer.weight_bits, plan.weights)
         self.initial_membrane = int(initial_membrane)
         self.synapse = SynapsePipeline(self.amap, layer.weight_bits, m_in_shape,
                                        self.current_shape if static_input else self.acc_shape,
-                                       gains=gains)
-        self.scanner = NeuronScanner(layer, lanes, fire_unit, self.current_shape,
+                                       gains=gains, multipliers=plan.multipliers)
+        self.scanner = NeuronScanner(layer, self.lanes, fire_unit, self.current_shape,
                                      single_spike=single_spike, steps=steps)
         step_bits = self.synapse.step_bits
         self.in_layout = event_layout(layer.in_shape, m_in_shape, step_bits)
@@ -103,94 +109,66 @@ class LayerEngine(wiring.Component):
             members.update(decision_valid=In(1), decision_exit=In(1))
         if self.exit_margins is not None:
             members.update(decision_valid=Out(1), decision_exit=Out(1))
+        if output:
+            members.update(can_fill=In(1), finished=Out(1))
+        if self.rom.load_words:
+            members.update(load=In(self.rom.load.signature.flip()), loaded=Out(1))
         super().__init__({
             **members,
             "inp": In(EventStream(layer.in_shape, m_in_shape, step_bits)),
             "inp_room": Out(1),
             "out": Out(self.scanner.out.signature),
             "out_room": In(1),
-            "done": Out(1),
-            "release": In(1),
             "count": Out(self.count_bits),
             "count_valid": Out(1),
             "count_pop": In(1),
             "steps_done": Out(range(steps + 2)),
-            "rd_addr": In(range(max(2, layer.n_out))),
-            "rd_data": Out(self.acc_shape),
+            "scan_start": Out(1),
+            "value_valid": Out(1),
+            "value": Out(self.acc_shape),
         })
 
-    def _bank(self, m, name, shape, init, port, init_phase, init_word, lanes=None, depth=None):
-        """Instantiate a ``lanes``-banked RAM driven by ``port`` (a MemPort-like dict)."""
+    @property
+    def load_words(self):
+        return self.rom.load_words
+
+    def _ram(self, m, name, shape, init, port, init_phase, init_word, lanes=None, depth=None):
+        """A :class:`LaneRAM` driven by ``port`` (a MemPort-like dict), written with ``init``
+        while ``init_phase`` (word ``init_word``)."""
         lanes = self.lanes if lanes is None else lanes
-        rdata = Signal(data.ArrayLayout(shape, lanes), name=f"{name}_rdata")
-        for p in range(lanes):
-            depth = max(2, self.bank_depth if depth is None else depth)
-            mem = Memory(shape=shape, depth=depth, init=[],
-                         attrs=memory_attrs(depth, Shape.cast(shape).width, rom=False))
-            m.submodules[f"{name}{p}"] = mem
-            wr, rd = mem.write_port(), mem.read_port()
-            m.d.comb += [rd.addr.eq(port["raddr"]), rdata[p].eq(rd.data)]
-            with m.If(init_phase):
-                m.d.comb += [wr.addr.eq(init_word), wr.data.eq(init), wr.en.eq(init_word < depth)]
-            with m.Else():
-                m.d.comb += [wr.addr.eq(port["waddr"]), wr.data.eq(port["wdata"][p]),
-                             wr.en.eq(port["we"][p])]
-        return rdata
+        depth = max(2, self.bank_depth if depth is None else depth)
+        m.submodules[name] = ram = LaneRAM(depth, shape, lanes, self.plan.membranes)
+        m.d.comb += ram.raddr.eq(port["raddr"])
+        with m.If(init_phase):
+            m.d.comb += [ram.waddr.eq(init_word), ram.we.eq(Mux(init_word < depth, (1 << lanes) - 1, 0))]
+            m.d.comb += [ram.wdata[p].eq(init) for p in range(lanes)]
+        with m.Else():
+            m.d.comb += [ram.waddr.eq(port["waddr"]), ram.wdata.eq(port["wdata"]), ram.we.eq(port["we"])]
+        return ram.rdata
 
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=len(self.inp.payload.as_value()),
-                                                    depth=self.depth)
-        m.submodules.rom = rom = self.rom
-        m.submodules.synapse = syn = self.synapse
-        m.submodules.scanner = scan = self.scanner
-        m.submodules.counts = counts = RegFIFO(self.count_bits, self.COUNT_DEPTH)
-        layer, k = self.layer, self.bank_depth
-
-        m.d.comb += [
-            fifo.w_data.eq(self.inp.payload.as_value()), fifo.w_en.eq(self.inp.valid),
-            self.inp.ready.eq(fifo.w_rdy),
-            rom.addr.eq(syn.rom_addr), syn.rom_data.eq(rom.data),
-            self.out.valid.eq(scan.out.valid), self.out.payload.eq(scan.out.payload),
-            scan.out_room.eq(self.out_room),
-            self.count.eq(counts.r_data), self.count_valid.eq(counts.r_rdy),
-            counts.r_en.eq(self.count_pop),
-        ]
-        # a two-entry register queue after the block-RAM FIFO: the synapse's handshake then
-        # never reaches the FIFO's pointer logic in the same cycle (Fmax)
-        m.submodules.skid = skid = RegFIFO(len(fifo.r_data), 2)
-        m.d.comb += [skid.w_data.eq(fifo.r_data), skid.w_en.eq(fifo.r_rdy),
-                     fifo.r_en.eq(fifo.r_rdy & skid.w_rdy)]
-        head = data.View(self.in_layout, skid.r_data)
-        m.d.sync += self.inp_room.eq(fifo.w_level < self.depth - ROOM_MARGIN)
-
-        scan_windows = scan.order.windows if scan.lipool else 0
-        init_depth = max(k, scan_windows)
-        init_word = Signal(range(max(2, init_depth)))
-        step = Signal(range(self.steps + 2))
-        initialising = Signal(init=1)
-        integrating = Signal()
-        events = Signal(self.count_bits)
-
-        # RAMs: the membrane V (scanner; also synapse unless static) and the current C.
+    def _memories(self, m, init_phase, init_word, integrating):
+        """The membrane RAM (scanner; also the synapse unless the input is static), the
+        constant-current RAM, and LIPooling's count and sent RAMs."""
+        syn, scan = self.synapse, self.scanner
+        k = self.bank_depth
         v_port = {"raddr": Signal(range(max(2, k))), "waddr": Signal(range(max(2, k))),
                   "wdata": Signal(data.ArrayLayout(self.acc_shape, self.lanes)),
                   "we": Signal(self.lanes)}
-        v_init = self.initial_membrane if layer.spiking else 0
-        v_rdata = self._bank(m, "v", self.acc_shape, v_init, v_port, initialising, init_word)
+        v_init = self.initial_membrane if self.layer.spiking else 0
+        v_rdata = self._ram(m, "v", self.acc_shape, v_init, v_port, init_phase, init_word)
         m.d.comb += scan.v.rdata.eq(v_rdata)
         scan_port = {"raddr": scan.v.raddr, "waddr": scan.v.waddr, "wdata": scan.v.wdata, "we": scan.v.we}
         if scan.lipool:                # LIPooling's counts (per neuron) and sent totals (per window)
-            for name, lanes, depth in (("cnt", self.lanes, k), ("sent", 1, scan_windows)):
+            for name, lanes, depth in (("cnt", self.lanes, k), ("sent", 1, scan.order.windows)):
                 port = getattr(scan, name)
-                rdata = self._bank(m, name, scan.count_shape, 0,
-                                   {"raddr": port.raddr, "waddr": port.waddr, "wdata": port.wdata,
-                                    "we": port.we}, initialising, init_word, lanes, depth)
+                rdata = self._ram(m, name, scan.count_shape, 0,
+                                  {"raddr": port.raddr, "waddr": port.waddr, "wdata": port.wdata,
+                                   "we": port.we}, init_phase, init_word, lanes, depth)
                 m.d.comb += port.rdata.eq(rdata)
         if self.static_input:
             c_port = {"raddr": Signal(range(max(2, k))), "waddr": syn.acc.waddr,
                       "wdata": syn.acc.wdata, "we": syn.acc.we}
-            c_rdata = self._bank(m, "c", self.current_shape, 0, c_port, initialising, init_word)
+            c_rdata = self._ram(m, "c", self.current_shape, 0, c_port, init_phase, init_word)
             m.d.comb += [syn.acc.rdata.eq(c_rdata), scan.c_rdata.eq(c_rdata),
                          c_port["raddr"].eq(Mux(integrating, syn.acc.raddr, scan.c_raddr))]
             m.d.comb += [v_port[name].eq(sig) for name, sig in scan_port.items()]
@@ -201,38 +179,85 @@ class LayerEngine(wiring.Component):
             for name in v_port:
                 m.d.comb += v_port[name].eq(Mux(integrating, syn_port[name], scan_port[name]))
 
-        # readout of a membrane while done (output layer): lane select registered
-        rd_lane = Signal(range(max(2, self.lanes)))
-        with m.If(self.done):
-            m.d.comb += v_port["raddr"].eq(self.rd_addr // self.lanes)
-        m.d.sync += rd_lane.eq(self.rd_addr % self.lanes)
-        m.d.comb += self.rd_data.eq(v_rdata[rd_lane])
+    def _input(self, m, integrating, events):
+        """Input FIFO → two-entry register queue → synapse; returns ``(head, take_token)``."""
+        syn = self.synapse
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=len(self.inp.payload.as_value()),
+                                                    depth=self.depth)
+        m.d.comb += [fifo.w_data.eq(self.inp.payload.as_value()), fifo.w_en.eq(self.inp.valid),
+                     self.inp.ready.eq(fifo.w_rdy)]
+        # a two-entry register queue after the block-RAM FIFO: the synapse's handshake then
+        # never reaches the FIFO's pointer logic in the same cycle (Fmax)
+        m.submodules.skid = skid = RegFIFO(len(fifo.r_data), 2)
+        m.d.comb += [skid.w_data.eq(fifo.r_data), skid.w_en.eq(fifo.r_rdy),
+                     fifo.r_en.eq(fifo.r_rdy & skid.w_rdy)]
+        head = data.View(self.in_layout, skid.r_data)
+        m.d.sync += self.inp_room.eq(fifo.w_level < self.depth - ROOM_MARGIN)
 
-        # events from the FIFO into the synapse pipeline; a token ends integration
+        # events from the queue into the synapse pipeline; a token ends integration once the
+        # pipeline is empty. `syn_idle` is registered: the pipeline was empty and took nothing
+        # in the last cycle, so it is empty now (only the queue's head can enter it).
         is_event = skid.r_rdy & ~head.last
-        m.d.comb += [syn.events.valid.eq(integrating & is_event),
-                     syn.events.payload.m.eq(head.m)]
+        accept = syn.events.valid & syn.events.ready
+        m.d.comb += [syn.events.valid.eq(integrating & is_event), syn.events.payload.m.eq(head.m)]
         for name in ("c", "y", "x") if self.amap.spatial else ("src",):
             m.d.comb += getattr(syn.events.payload, name).eq(getattr(head, name))
         if syn.step_bits:
             m.d.comb += syn.events.payload.step.eq(head.step)
-        take_token = integrating & skid.r_rdy & head.last & ~syn.busy
-        m.d.comb += skid.r_en.eq((syn.events.valid & syn.events.ready) | take_token)
-        with m.If(syn.events.valid & syn.events.ready):
+        syn_idle = Signal()
+        m.d.sync += syn_idle.eq(~syn.busy & ~accept)
+        take_token = integrating & skid.r_rdy & head.last & syn_idle
+        m.d.comb += skid.r_en.eq(accept | take_token)
+        with m.If(accept):
             m.d.sync += events.eq(events + 1)
-        m.d.comb += self.steps_done.eq(step)
+        return head, take_token
 
-        # IAT: the output layer tests its membranes after each scan ...
+    def _decisions(self, m, step):
+        """IAT: the output layer tests its membranes after each scan; the first layer latches
+        each decision (one per scan). Returns ``(monitor, pending, exit)``."""
+        scan = self.scanner
+        monitor = dec_pending = dec_exit = None
         if self.exit_margins is not None:
-            m.submodules.exit = monitor = ExitMonitor(layer.acc_bits, self.exit_margins)
+            m.submodules.exit = monitor = ExitMonitor(self.layer.acc_bits, self.exit_margins)
             m.d.comb += [monitor.clear.eq(scan.start), monitor.valid.eq(scan.value_valid),
                          monitor.value.eq(scan.value), monitor.step.eq(step)]
             m.d.sync += self.decision_valid.eq(0)
-        # ... and the first layer steps on its decisions (latched: one decision per scan)
         if self.wait_decision:
             dec_pending, dec_exit = Signal(), Signal()
             with m.If(self.decision_valid):
                 m.d.sync += [dec_pending.eq(1), dec_exit.eq(self.decision_exit)]
+        return monitor, dec_pending, dec_exit
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.rom = rom = self.rom
+        m.submodules.synapse = syn = self.synapse
+        m.submodules.scanner = scan = self.scanner
+        m.submodules.counts = counts = RegFIFO(self.count_bits, self.COUNT_DEPTH)
+        if self.rom.load_words:
+            wiring.connect(m, wiring.flipped(self.load), rom.load)
+            m.d.comb += self.loaded.eq(rom.loaded)
+
+        scan_windows = scan.order.windows if scan.lipool else 0
+        init_depth = max(self.bank_depth, scan_windows)
+        init_word = Signal(range(max(2, init_depth)))
+        step = Signal(range(self.steps + 2))
+        initialising = Signal(init=1)
+        integrating = Signal()
+        events = Signal(self.count_bits)
+
+        m.d.comb += [
+            rom.addr.eq(syn.rom_addr), syn.rom_data.eq(rom.data),
+            self.out.valid.eq(scan.out.valid), self.out.payload.eq(scan.out.payload),
+            scan.out_room.eq(self.out_room),
+            self.count.eq(counts.r_data), self.count_valid.eq(counts.r_rdy),
+            counts.r_en.eq(self.count_pop), self.steps_done.eq(step),
+            self.scan_start.eq(scan.start),
+            self.value_valid.eq(scan.value_valid), self.value.eq(scan.value),
+        ]
+        self._memories(m, initialising, init_word, integrating)
+        head, take_token = self._input(m, integrating, events)
+        monitor, dec_pending, dec_exit = self._decisions(m, step)
 
         with m.FSM():
             with m.State("INIT"):
@@ -250,14 +275,17 @@ class LayerEngine(wiring.Component):
                     with m.Else():
                         m.next = "SCAN_START"
             with m.State("SCAN_START"):
-                # start pulse from a state register: no path from the handshakes to the scanner
-                m.d.comb += scan.start.eq(1)
-                m.next = "SCAN"
+                # start pulse from a state register: no path from the handshakes to the scanner;
+                # the output layer starts an image only when its result has a place to go
+                go = self.can_fill | (step != 0) if self.output else 1
+                with m.If(go):
+                    m.d.comb += scan.start.eq(1)
+                    m.next = "SCAN"
             with m.State("SCAN"):
                 # the scanner is busy from the cycle after its start pulse
                 with m.If(~scan.busy):
                     m.d.sync += step.eq(step + 1)
-                    if self.exit_margins is not None:
+                    if monitor is not None:
                         m.d.sync += [self.decision_valid.eq(1), self.decision_exit.eq(monitor.confident)]
                     if self.static_input and self.wait_decision:
                         m.next = "DECIDE"
@@ -285,15 +313,8 @@ class LayerEngine(wiring.Component):
             with m.State("END"):
                 m.d.comb += [counts.w_data.eq(events), counts.w_en.eq(1)]
                 with m.If(counts.w_rdy):
-                    if self.hold:
-                        m.d.sync += self.done.eq(1)
-                        m.next = "HOLD"
-                    else:
-                        m.d.sync += initialising.eq(1)
-                        m.next = "INIT"
-            if self.hold:
-                with m.State("HOLD"):
-                    with m.If(self.release):
-                        m.d.sync += [self.done.eq(0), initialising.eq(1)]
-                        m.next = "INIT"
+                    if self.output:
+                        m.d.comb += self.finished.eq(1)
+                    m.d.sync += initialising.eq(1)
+                    m.next = "INIT"
         return m

@@ -7,6 +7,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
+from .arith import multiply
 from .stream import MemPort
 
 __all__ = ["SynapsePipeline"]
@@ -33,6 +34,9 @@ class SynapsePipeline(wiring.Component):
     acc_shape : signed shape of the accumulator
     gains : sequence of int, optional
         Step gains ``g(1..W)``; the events then carry ``step``.
+    multipliers : ``"dsp"`` or ``"lut"``
+        Where the multiplies (``m · W`` wider than a sign, the step gain) go
+        (:func:`snnhw.hw.arith.multiply`).
 
     Members
     -------
@@ -41,7 +45,7 @@ class SynapsePipeline(wiring.Component):
     acc : Out(:class:`MemPort`)
     busy : Out(1)  — an event is being issued or a write is pending
     """
-    def __init__(self, amap, weight_bits, m_shape, acc_shape, gains=None):
+    def __init__(self, amap, weight_bits, m_shape, acc_shape, gains=None, multipliers="dsp"):
         self.amap = amap
         self.lanes, self.k = amap.lanes, amap.k
         self.m_shape, self.acc_shape = m_shape, acc_shape
@@ -54,9 +58,12 @@ class SynapsePipeline(wiring.Component):
         self._m_kind = ("gate" if m_sh.width == 1 and not m_sh.signed else
                         "sign" if m_sh.width == 2 and m_sh.signed else "multiply")
         self._shift = gains is not None and all(g > 0 and g & (g - 1) == 0 for g in self.gains)
-        #: Multipliers wider than a gate or a negation, per lane (for DSP mapping).
+        self.multiplier_placement = multipliers
+        #: Multipliers wider than a gate or a negation (``lanes`` per kind).
         self.multipliers = self.lanes * ((self._m_kind == "multiply")
                                          + (gains is not None and not self._shift))
+        #: Of those, the ones in DSP blocks.
+        self.dsp_multipliers = self.multipliers if multipliers == "dsp" else 0
         if amap.spatial:
             fields = {n: unsigned(max(1, (size - 1).bit_length())) for n, size in zip("cyx", amap.source)}
         else:
@@ -77,7 +84,7 @@ class SynapsePipeline(wiring.Component):
             return Mux(mult, w, 0)
         if self._m_kind == "sign":              # m ∈ {−1, +1}
             return Mux(mult[-1], -w, w)
-        return w * mult
+        return multiply(w, mult, self.multiplier_placement)
 
     @staticmethod
     def _table(values, shape):
@@ -198,7 +205,8 @@ class SynapsePipeline(wiring.Component):
             s4_old = Signal(data.ArrayLayout(self.acc_shape, lanes))
             m.d.sync += [s4_valid.eq(s3_valid), s4_word.eq(s3_word), s4_tail.eq(s3_tail), s4_old.eq(s3_old)]
             for p in range(lanes):
-                m.d.sync += s4_prod[p].eq(s3_prod[p] << amount if self._shift else s3_prod[p] * gain)
+                m.d.sync += s4_prod[p].eq(s3_prod[p] << amount if self._shift
+                                 else multiply(s3_prod[p], gain, self.multiplier_placement))
             valid, word_n, tail_n, prod, old = s4_valid, s4_word, s4_tail, s4_prod, s4_old
 
         # accumulate stage; the RAM value was read before the writes of the last

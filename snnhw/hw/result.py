@@ -1,0 +1,95 @@
+"""The result buffer: the output layer's membranes and class of the last two images."""
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .rom import ram_attrs
+
+__all__ = ["ResultBuffer"]
+
+
+class ResultBuffer(wiring.Component):
+    """Two result slots: the output layer fills one while the host reads the other, so the
+    output layer goes on with the next image before the host has read this one.
+
+    Each output scan streams the membranes in index order; the slot being filled keeps
+    them and their argmax (updated only on a strictly greater value, so ties go to the
+    lowest index: :func:`snnhw.fixed.argmax_lowest`). The last scan of an image is its
+    result: ``commit`` makes the slot readable.
+
+    Parameters
+    ----------
+    n_out : int
+    acc_bits : int
+        Width of the output membranes.
+    steps_shape : shape of the exit step
+    placement : ``"ff"`` or ``"bram"`` (the potentials memory)
+
+    Members
+    -------
+    clear : In(1)                  a scan begins (its first value follows)
+    valid, value : In              the scanned membranes, in index order
+    commit : In(1)                 the image is done; ``steps`` holds its exit step and
+                                   ``cycles`` its cycle count
+    steps, cycles : In
+    can_fill : Out(1)              the slot to fill next is free
+    done : Out(1)                  the oldest result is readable
+    free : In(1)                   drop the oldest result
+    predicted, exit_step, cycles_out : Out   of the oldest result
+    rd_addr : In; rd_data : Out    its potentials (one cycle after ``rd_addr``)
+    """
+    def __init__(self, n_out, acc_bits, steps_shape, placement="ff"):
+        self.n_out, self.acc_bits = n_out, acc_bits
+        self.placement = placement
+        super().__init__({
+            "clear": In(1), "valid": In(1), "value": In(signed(acc_bits)),
+            "commit": In(1), "steps": In(steps_shape), "cycles": In(32),
+            "can_fill": Out(1), "done": Out(1), "free": In(1),
+            "predicted": Out(range(max(2, n_out))), "exit_step": Out(steps_shape),
+            "cycles_out": Out(32),
+            "rd_addr": In(range(max(2, n_out))), "rd_data": Out(signed(acc_bits)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n_out
+        m.submodules.potentials = mem = Memory(shape=signed(self.acc_bits), depth=2 * n, init=[],
+                                               attrs=ram_attrs(self.placement))
+        wr, rd = mem.write_port(), mem.read_port()
+        fill, read = Signal(), Signal()             # slot being filled, oldest slot
+        full = Signal(2)
+        index = Signal(range(max(2, self.n_out)))
+        best = Signal(signed(self.acc_bits))
+        best_j = Signal.like(self.predicted)
+        predicted = [Signal.like(self.predicted, name=f"predicted{s}") for s in range(2)]
+        exit_step = [Signal.like(self.exit_step, name=f"exit_step{s}") for s in range(2)]
+        cycles = [Signal(32, name=f"cycles{s}") for s in range(2)]
+
+        m.d.comb += [
+            wr.addr.eq(Mux(fill, n, 0) + index), wr.data.eq(self.value), wr.en.eq(self.valid),
+            rd.addr.eq(Mux(read, n, 0) + self.rd_addr), self.rd_data.eq(rd.data),
+            self.can_fill.eq(~full.bit_select(fill, 1)), self.done.eq(full.bit_select(read, 1)),
+            self.predicted.eq(Mux(read, predicted[1], predicted[0])),
+            self.exit_step.eq(Mux(read, exit_step[1], exit_step[0])),
+            self.cycles_out.eq(Mux(read, cycles[1], cycles[0])),
+        ]
+        with m.If(self.clear):
+            m.d.sync += index.eq(0)
+        with m.Elif(self.valid):
+            m.d.sync += index.eq(index + 1)
+            with m.If((index == 0) | (self.value > best)):
+                m.d.sync += [best.eq(self.value), best_j.eq(index)]
+        with m.If(self.commit):
+            m.d.sync += fill.eq(~fill)
+            for s in range(2):
+                with m.If(fill == s):
+                    m.d.sync += [full[s].eq(1), predicted[s].eq(best_j), exit_step[s].eq(self.steps),
+                                 cycles[s].eq(self.cycles)]
+        with m.If(self.free):
+            m.d.sync += read.eq(~read)
+            for s in range(2):
+                with m.If(read == s):
+                    m.d.sync += full[s].eq(0)
+        return m
