@@ -6,7 +6,7 @@ Every set is one of scikit-learn's bundled ones (nothing is downloaded), split w
 
 import numpy as np
 
-__all__ = ["load_dataset", "DATASETS", "preprocessing", "upsample_digits"]
+__all__ = ["DATASETS", "load_dataset", "preprocessing", "upsample_digits"]
 
 DATASETS = ("digits", "digits28", "iris", "wine", "breast_cancer")
 
