@@ -7,6 +7,7 @@ import sys
 import click
 import numpy as np
 
+from .data import DATASETS
 from .ir import IRError
 from .passes.choose import CODING_CHOICES
 
@@ -179,7 +180,8 @@ def build(qnet, lanes, out):
 @lanes_opt
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--images", type=int, default=50, show_default=True, help="Test images to replay.")
-@click.option("--dataset", default="digits", show_default=True)
+@click.option("--dataset", type=click.Choice(DATASETS), default="digits", show_default=True,
+              help="Bundled data set whose test images are replayed (digits_mlp784: digits28).")
 @click.option("--stream", is_flag=True, help="Send the images back to back (layer pipelining).")
 def sim(qnet, lanes, simulator, images, dataset, stream):
     """Replay test images on the generated RTL and compare with the golden model."""
@@ -191,13 +193,16 @@ def sim(qnet, lanes, simulator, images, dataset, stream):
         q = _load_qnet(qnet)
     except IRError as e:
         _fail(str(e))
+    try:
+        codes = q.quantise_input(load_dataset(dataset)[2][:images])
+    except IRError as e:
+        _fail(f"--dataset {dataset}: {e}")
     d = pathlib.Path(qnet) if pathlib.Path(qnet).is_dir() else pathlib.Path(qnet).parent
     lanes = _lanes(lanes, q, dataset)
     with _Progress(_console()) as prog:
         prog.step("generate Verilog")
         res = build_design(q, d, lanes=lanes)
-        _, _, x_te, _ = load_dataset(dataset)
-        g = write_vectors(q, x_te[:images], d / "vectors.npz")
+        g = write_vectors(q, codes, d / "vectors.npz", x_is_codes=True)
         prog.step(f"simulate {images} images on {simulator}")
         run = simulate_rtl(res.verilog, res.manifest, d / "vectors.npz", d / f"sim_{simulator}",
                            simulator, mode="stream" if stream else "sequential")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .data import load_dataset
+from .data import load_dataset, preprocessing
 
 __all__ = ["train_classifier", "train_and_save"]
 
@@ -54,6 +54,6 @@ def train_and_save(build_model, dataset, directory, **kwargs):
     torch.save(model.state_dict(), directory / "model.pt")
     split = "train_test_split(test_size=0.25, random_state=0, stratify=y)"
     metrics = {"accuracy_train": round(acc_tr, 4), "accuracy_test_float": round(acc_te, 4),
-               "split": split + (", X/16" if dataset == "digits" else ", min-max scaled")}
+               "split": f"{split}, {preprocessing(dataset)}"}
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics

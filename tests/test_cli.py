@@ -94,3 +94,23 @@ def test_convert_avgpool_before_relu_is_a_clear_error(tmp_path):
     assert res.exit_code == 1
     assert ("Error: layer '2' (AvgPool2d) comes before the ReLU of layer '1'; spiking neurons average "
             "after the ReLU: put the ReLU first") in res.output
+
+
+def test_sim_dataset_of_the_wrong_width(tmp_path):
+    """A data set whose images do not fit the network is a one-line error naming --dataset."""
+    assert CliRunner().invoke(main, ["convert", "-T", "4", "-o", str(tmp_path)]).exit_code == 0
+    res = CliRunner().invoke(main, ["sim", str(tmp_path), "--dataset", "digits28", "--images", "3"])
+    assert res.exit_code == 1
+    assert ("Error: --dataset digits28: network 'digits_mlp': input of shape (3, 784) does not match "
+            "the model's input shape (64,) (expected (N, 64))") in res.output
+    assert "Traceback" not in res.output
+
+
+def test_convert_784_input_model(tmp_path):
+    """The bundled digits_mlp784 converts on its own data set, digits28."""
+    from snnhw.ir import QuantNetwork
+    res = CliRunner().invoke(main, ["convert", "--model", "digits_mlp784", "-T", "8", "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert QuantNetwork.load(tmp_path / "qnet.json").layers[0].weight.shape == (128, 784)
+    acc = json.loads(res.output.splitlines()[-1])
+    assert acc["accuracy_float"] >= 0.95 and acc["accuracy_snn"] >= acc["accuracy_quant"] - 0.015
