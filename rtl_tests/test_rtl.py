@@ -239,7 +239,7 @@ def test_cnn_avg_pool_stride_borders(simulator, tmp_path):
     net, x = random_cnn(40, (2, 7, 5), ((4, 3, 2, 0, None), (3, 1, 1, 0, ("avg", 2))),
                         signed_input=True)
     q = convert(net, x, BurstCoding(3, 4))
-    b = build(q, tmp_path / "design", lanes=(2, 4, 1))
+    b = build(q, tmp_path / "design", lanes=(2, 3, 1))
     codes = q.quantise_input(x[:6])
     gold = write_vectors(q, codes, tmp_path / "vectors.npz", x_is_codes=True)
     assert (golden_streams(q, codes)[2][:, 3] > 4).any()          # summed windows (> one burst)

@@ -2,7 +2,7 @@
 
 from amaranth.hdl import Mux, Value
 
-__all__ = ["multiply"]
+__all__ = ["multiply", "times_constant"]
 
 
 def _tree_sum(terms):
@@ -36,3 +36,11 @@ def multiply(a, b, placement):
         terms.append(Mux(b[i], part, 0))
     total = _tree_sum(terms)[:sa.width + sb.width]
     return total.as_signed() if (sa.signed or sb.signed) else total
+
+
+def times_constant(x, c):
+    """``x · c`` for a constant ``c ≥ 0`` as shifted copies of ``x`` added up (never a
+    ``$mul`` cell, which Yosys could put in a DSP block)."""
+    x = Value.cast(x)
+    terms = [x << b for b in range(int(c).bit_length()) if (int(c) >> b) & 1]
+    return _tree_sum(terms) if terms else x & 0

@@ -7,7 +7,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
-from .arith import multiply
+from .arith import multiply, times_constant
 from .stream import MemPort
 
 __all__ = ["SynapsePipeline"]
@@ -19,12 +19,13 @@ class SynapsePipeline(wiring.Component):
 
     Initiation interval 1: a new ROM word (``lanes`` targets) every cycle, back-to-back
     events without bubbles. Stages: *issue* (walks the event's targets: ``K`` words per output
-    position, positions row by row — :class:`~snnhw.hw.address.AddressMap`), *register* (ROM
-    word and old value), *multiply* (``m · W``: a gate for 1-bit ``m``, a negation for ``±1``),
+    position, positions row by row — :class:`~snnhw.hw.address.AddressMap`), *register* (the
+    ROM word), *multiply* (``m · W``: a gate for 1-bit ``m``, a negation for ``±1``),
     *step gain* (only with ``gains``: a shift when every gain is a power of two, else a
-    constant table and a multiply), *accumulate* (add and write back). Writes of the previous
-    ``forward_depth`` cycles are forwarded where they can hit the same word: an earlier event's
-    item with the same address is at least ``K`` cycles back.
+    constant table and a multiply), *accumulate* (add and write back). The old accumulator
+    word is read :attr:`READ_LEAD` cycles before its write-back (not at issue), so it needs
+    no pipeline registers; writes of those cycles are forwarded where they can hit the same
+    word (only when ``K`` < :attr:`READ_LEAD`).
 
     Parameters
     ----------
@@ -45,6 +46,9 @@ class SynapsePipeline(wiring.Component):
     acc : Out(:class:`MemPort`)
     busy : Out(1)  — an event is being issued or a write is pending
     """
+    #: Cycles from the accumulator read to the write-back of the same item.
+    READ_LEAD = 2
+
     def __init__(self, amap, weight_bits, m_shape, acc_shape, gains=None, multipliers="dsp"):
         self.amap = amap
         self.lanes, self.k = amap.lanes, amap.k
@@ -52,8 +56,6 @@ class SynapsePipeline(wiring.Component):
         self.weight_bits = weight_bits
         self.gains = None if gains is None else [int(g) for g in gains]
         self.step_bits = 0 if gains is None else fixed.unsigned_width(len(self.gains))
-        #: Cycles between the accumulator read and the write of the same item.
-        self.forward_depth = 3 + (gains is not None)
         m_sh = Shape.cast(m_shape)
         self._m_kind = ("gate" if m_sh.width == 1 and not m_sh.signed else
                         "sign" if m_sh.width == 2 and m_sh.signed else "multiply")
@@ -96,7 +98,7 @@ class SynapsePipeline(wiring.Component):
         rom_w = range(max(2, amap.rom_depth))
         acc_w = range(max(2, amap.acc_depth))
         if not amap.spatial:
-            return payload.src * self.k, Const(0, acc_w), Const(1, 1), Const(1, 1)
+            return times_constant(payload.src, self.k), Const(0, acc_w), Const(1, 1), Const(1, 1)
         t = amap.tables
         rom = Signal(rom_w)
         acc = Signal(acc_w)
@@ -111,21 +113,18 @@ class SynapsePipeline(wiring.Component):
         ]
         return rom, acc, ny, nx
 
-    def elaborate(self, platform):
-        m = Module()
-        k, lanes, amap = self.k, self.lanes, self.amap
-        has_step = bool(self.step_bits)
-        spatial = amap.spatial
-
-        # issue stage: walk the current event's words (w), columns (xi) and rows (yi); the
-        # "at the end" flags are registers, so `ready` stays a few gates deep
+    def _issue(self, m):
+        """The issue stage: walk the current event's words (``w``), columns (``xi``) and rows
+        (``yi``); the "at the end" flags are registers, so ``ready`` stays a few gates deep.
+        Returns ``(valid, word, tail, m, step)`` of the item issued this cycle."""
+        k, amap, spatial = self.k, self.amap, self.amap.spatial
         cur_valid = Signal()
         cur_m = Signal(self.m_shape)
         cur_step = Signal(max(1, self.step_bits))
         rom, acc = Signal.like(self.rom_addr), Signal(range(max(2, amap.acc_depth)))
         w = Signal(range(max(2, k)))
         w_end = Signal()
-        m.d.comb += [self.rom_addr.eq(rom), self.acc.raddr.eq(acc)]
+        m.d.comb += self.rom_addr.eq(rom)
         d_rom, d_acc, d_ny, d_nx = self._decode(m, self.events.payload)
         if spatial:
             xi, yi = Signal.like(d_nx), Signal.like(d_ny)
@@ -161,79 +160,99 @@ class SynapsePipeline(wiring.Component):
                 m.d.sync += [xi.eq(0), yi.eq(0), nx.eq(d_nx), ny.eq(d_ny), x_end.eq(d_nx == 1),
                              y_end.eq(d_ny == 1), rom_pos.eq(d_rom), rom_row.eq(d_rom),
                              acc_pos.eq(d_acc), acc_row.eq(d_acc)]
-            if has_step:
+            if self.step_bits:
                 m.d.sync += cur_step.eq(self.events.payload.step)
-        word = acc                    # the accumulator address travels down the pipeline
-        tail = w_end                  # ... with whether it is a position's last word (lane mask)
+        # the accumulator word travels down the pipeline with whether it is a position's
+        # last word (lane mask)
+        return cur_valid, acc, w_end, cur_m, cur_step
 
-        # register stage: ROM word, multiplier and old accumulator value (short BRAM paths)
-        s1_valid, s1_word, s1_tail = Signal(), Signal.like(word), Signal()
-        s1_m, s1_step = Signal(self.m_shape), Signal.like(cur_step)
-        m.d.sync += [s1_valid.eq(cur_valid), s1_word.eq(word), s1_tail.eq(tail), s1_m.eq(cur_m),
-                     s1_step.eq(cur_step)]
-        s2_valid, s2_word, s2_tail = Signal(), Signal.like(word), Signal()
-        s2_m, s2_step = Signal(self.m_shape), Signal.like(cur_step)
-        s2_w = Signal(data.ArrayLayout(signed(self.weight_bits), lanes))
-        s2_old = Signal(data.ArrayLayout(self.acc_shape, lanes))
-        m.d.sync += [s2_valid.eq(s1_valid), s2_word.eq(s1_word), s2_tail.eq(s1_tail), s2_m.eq(s1_m),
-                     s2_step.eq(s1_step), s2_w.eq(self.rom_data), s2_old.eq(self.acc.rdata)]
+    def _stage(self, m, name, item):
+        """Register an item ``{field: value}`` into the next stage."""
+        out = {}
+        for field, value in item.items():
+            sig = Signal.like(value, name=f"{name}_{field}")
+            m.d.sync += sig.eq(value)
+            out[field] = sig
+        return out
 
-        # multiply stage: m · W
-        m_width = Shape.cast(self.m_shape).width
-        prod_shape = signed(self.weight_bits + m_width + 1)
-        s3_valid, s3_word, s3_tail, s3_step = Signal(), Signal.like(word), Signal(), Signal.like(cur_step)
-        s3_prod = Signal(data.ArrayLayout(prod_shape, lanes))
-        s3_old = Signal(data.ArrayLayout(self.acc_shape, lanes))
-        m.d.sync += [s3_valid.eq(s2_valid), s3_word.eq(s2_word), s3_tail.eq(s2_tail), s3_step.eq(s2_step),
-                     s3_old.eq(s2_old)]
-        for p in range(lanes):
-            m.d.sync += s3_prod[p].eq(self._times_m(s2_w[p], s2_m))
-        valid, word_n, tail_n, prod, old = s3_valid, s3_word, s3_tail, s3_prod, s3_old
+    def _gain(self, m, item):
+        """The step-gain stage: ``· g(step)``, a shift when every gain is a power of two."""
+        table = [0] + self.gains                     # steps are 1-based
+        prod = item["prod"]
+        p_shape = Shape.cast(prod.shape().elem_shape)
+        if self._shift:
+            shifts = [0] + [int(math.log2(g)) for g in self.gains]
+            amount = Array(Const(v, range(max(shifts) + 1)) for v in shifts)[item["step"]]
+            g_shape = signed(p_shape.width + max(shifts))
+        else:
+            g_width = fixed.unsigned_width(max(table))
+            gain = Array(Const(g, unsigned(g_width)) for g in table)[item["step"]]
+            g_shape = signed(p_shape.width + g_width + 1)
+        gained = Signal(data.ArrayLayout(g_shape, self.lanes), name="gained")
+        for p in range(self.lanes):
+            m.d.sync += gained[p].eq(prod[p] << amount if self._shift
+                                     else multiply(prod[p], gain, self.multiplier_placement))
+        out = self._stage(m, "s_gain", {f: item[f] for f in ("valid", "word", "tail")})
+        out["prod"] = gained
+        return out
 
-        # step-gain stage: · g(step), a shift for power-of-two gains
-        if has_step:
-            table = [0] + self.gains                     # steps are 1-based
-            if self._shift:
-                shifts = [0] + [int(math.log2(g)) for g in self.gains]
-                amount = Array(Const(s, range(max(shifts) + 1)) for s in shifts)[s3_step]
-                g_shape = signed(prod_shape.width + max(shifts))
-            else:
-                gain = Array(Const(g, unsigned(fixed.unsigned_width(max(table)))) for g in table)[s3_step]
-                g_shape = signed(prod_shape.width + fixed.unsigned_width(max(table)) + 1)
-            s4_valid, s4_word, s4_tail = Signal(), Signal.like(word), Signal()
-            s4_prod = Signal(data.ArrayLayout(g_shape, lanes))
-            s4_old = Signal(data.ArrayLayout(self.acc_shape, lanes))
-            m.d.sync += [s4_valid.eq(s3_valid), s4_word.eq(s3_word), s4_tail.eq(s3_tail), s4_old.eq(s3_old)]
-            for p in range(lanes):
-                m.d.sync += s4_prod[p].eq(s3_prod[p] << amount if self._shift
-                                 else multiply(s3_prod[p], gain, self.multiplier_placement))
-            valid, word_n, tail_n, prod, old = s4_valid, s4_word, s4_tail, s4_prod, s4_old
-
-        # accumulate stage; the RAM value was read before the writes of the last
-        # forward_depth cycles landed, so those writes are forwarded (newest wins)
-        fwd = [(Signal(name=f"fwd{d}_valid"), Signal.like(word, name=f"fwd{d}_addr"),
+    def _accumulate(self, m, item, old):
+        """Add the products to the old words and write them back. The old word was read two
+        cycles before (:attr:`READ_LEAD`), so the writes of the last two cycles are not in it:
+        they are forwarded where they can hit the same word — an earlier event's item with the
+        same address is at least ``K`` cycles back."""
+        lanes, k = self.lanes, self.k
+        fwd = [(Signal(name=f"fwd{d}_valid"), Signal.like(item["word"], name=f"fwd{d}_addr"),
                 Signal(data.ArrayLayout(self.acc_shape, lanes), name=f"fwd{d}_data"),
-                Signal(lanes, name=f"fwd{d}_we")) for d in range(self.forward_depth)]
+                Signal(lanes, name=f"fwd{d}_we")) for d in range(1, self.READ_LEAD + 1) if d >= k]
         new = Signal(data.ArrayLayout(self.acc_shape, lanes))
-        tail_lanes = amap.tail_lanes
-        # an earlier event's item with the same address is at least K cycles back: between
-        # them lie the rest of that word's position and the start of the same position
-        hazards = [entry for d, entry in enumerate(fwd, start=1) if d >= k]
+        tail_lanes = self.amap.tail_lanes
         for p in range(lanes):
             base = old[p]
-            for f_valid, f_addr, f_data, f_we in reversed(hazards):   # oldest first, newest wins
-                base = Mux(f_valid & f_we[p] & (f_addr == word_n), f_data[p], base)
-            m.d.comb += new[p].eq(base + prod[p])
-            lane_ok = 1 if p < tail_lanes else ~tail_n
-            m.d.comb += self.acc.we[p].eq(valid & lane_ok)
-        m.d.comb += [self.acc.waddr.eq(word_n), self.acc.wdata.eq(new)]
-        prev = (valid, word_n, new, self.acc.we)
-        for entry in fwd:
-            m.d.sync += [dst.eq(src) for dst, src in zip(entry, prev)]
-            prev = entry
+            for f_valid, f_addr, f_data, f_we in reversed(fwd):   # oldest first, newest wins
+                base = Mux(f_valid & f_we[p] & (f_addr == item["word"]), f_data[p], base)
+            m.d.comb += new[p].eq(base + item["prod"][p])
+            lane_ok = 1 if p < tail_lanes else ~item["tail"]
+            m.d.comb += self.acc.we[p].eq(item["valid"] & lane_ok)
+        m.d.comb += [self.acc.waddr.eq(item["word"]), self.acc.wdata.eq(new)]
+        # entry d holds the write of d cycles ago (only the distances ≥ K are kept)
+        history = {0: (item["valid"], item["word"], new, self.acc.we)}
+        for d in range(1, self.READ_LEAD + 1):
+            regs = tuple(Signal.like(v, name=f"hist{d}_{i}") for i, v in enumerate(history[d - 1]))
+            m.d.sync += [dst.eq(src) for dst, src in zip(regs, history[d - 1])]
+            history[d] = regs
+        for entry, d in zip(fwd, [d for d in range(1, self.READ_LEAD + 1) if d >= k]):
+            m.d.comb += [dst.eq(src) for dst, src in zip(entry, history[d])]
 
-        busy = cur_valid | s1_valid | s2_valid | s3_valid
-        if has_step:
-            busy = busy | s4_valid
+    def elaborate(self, platform):
+        m = Module()
+        lanes = self.lanes
+        valid, word, tail, mult, step = self._issue(m)
+        # s1: the ROM word is being read; s2: it is registered (short block-RAM paths)
+        s1 = self._stage(m, "s1", {"valid": valid, "word": word, "tail": tail, "m": mult, "step": step})
+        s2 = self._stage(m, "s2", {k: v for k, v in s1.items()})
+        s2_w = Signal(data.ArrayLayout(signed(self.weight_bits), lanes))
+        m.d.sync += s2_w.eq(self.rom_data)
+        # s3: m · W
+        m_width = Shape.cast(self.m_shape).width
+        prod = Signal(data.ArrayLayout(signed(self.weight_bits + m_width + 1), lanes))
+        for p in range(lanes):
+            m.d.sync += prod[p].eq(self._times_m(s2_w[p], s2["m"]))
+        s3 = self._stage(m, "s3", {f: s2[f] for f in ("valid", "word", "tail", "step")})
+        s3["prod"] = prod
+        stages = [s1, s2, s3]
+        if self.step_bits:                           # s4: · g(step)
+            stages.append(self._gain(m, s3))
+        acc_item = stages[-1]
+        # the accumulator word is read READ_LEAD cycles before it is written back: its address
+        # from the stage two before the accumulate stage, its data registered once
+        read_stage = stages[-1 - self.READ_LEAD]
+        m.d.comb += self.acc.raddr.eq(read_stage["word"])
+        old = Signal(data.ArrayLayout(self.acc_shape, lanes))
+        m.d.sync += old.eq(self.acc.rdata)
+        self._accumulate(m, acc_item, old)
+        busy = valid
+        for st in stages:
+            busy = busy | st["valid"]
         m.d.comb += self.busy.eq(busy)
         return m
