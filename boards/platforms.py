@@ -5,7 +5,9 @@ from dataclasses import dataclass, replace
 from amaranth.hdl import *
 from amaranth.lib import io
 
+from .clock import PLLClock
 from .host_link import HostLink
+from .pll import best_at_most
 
 
 __all__ = ["Board", "BOARDS", "get_board", "BoardTop"]
@@ -26,7 +28,7 @@ class Board:
     device : str
         FPGA part.
     clk_freq : float
-        Board clock (the ``sync`` domain), in Hz.
+        Oscillator frequency, in Hz (the ``sync`` domain unless a PLL makes it).
     programmer : str
         Command that loads the bitstream ``{bitstream}`` into the FPGA.
     """
@@ -99,18 +101,35 @@ class BoardTop(Elaboratable):
     core : wiring.Component
         The accelerator core.
     board : str or Board
-        Target board; its clock drives the ``sync`` domain.
+        Target board.
     baud : int
         UART baud rate.
+    clock_hz : float or None
+        ``None``: the board oscillator drives the ``sync`` domain. Otherwise the family's PLL
+        makes it, at the highest frequency it can reach at or below ``clock_hz``
+        (:func:`boards.pll.best_at_most`; see ``boards/README.md``, "Clocking").
+
+    Attributes
+    ----------
+    pll : ICE40PLLConfig or ECP5PLLConfig or None
+        The PLL settings, if any.
+    clk_freq : float
+        Frequency of the ``sync`` domain, in Hz (the link's UART divisor follows it).
     """
-    def __init__(self, core, board, baud=115200):
+    def __init__(self, core, board, baud=115200, clock_hz=None):
         self.board = get_board(board)
-        self.link = HostLink(core, self.board.clk_freq, baud)
+        self.pll = None if clock_hz is None else \
+            best_at_most(self.board, self.board.clk_freq, clock_hz)
+        self.clk_freq = self.board.clk_freq if self.pll is None else self.pll.f_out
+        self.link = HostLink(core, self.clk_freq, baud)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.link = self.link
         if platform is not None:
+            if self.pll is not None:
+                m.domains.sync = ClockDomain("sync")
+                m.submodules.clock = PLLClock(self.pll)
             uart = platform.request("uart", 0, dir="-")
             m.submodules.rx_buffer = rx_buffer = io.Buffer("i", uart.rx)
             m.submodules.tx_buffer = tx_buffer = io.Buffer("o", uart.tx)
