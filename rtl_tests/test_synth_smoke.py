@@ -166,3 +166,15 @@ def test_icebreaker_pll(tmp_path):
     assert result["clock_search"] == [{"requested_mhz": 48.0, "pll_mhz": 48.0,
                                        "fmax_mhz": result["fmax_mhz"], "timing_met": True}]
     assert result["bitstream"] is not None
+
+
+def test_icebreaker_weight_loader(tmp_path):
+    # A core with a weight load port: BoardTop adds the SPI flash reader on the flash pins.
+    from test_flash import LoadCore
+
+    result = synthesize(lambda: LoadCore(4096), "icebreaker", tmp_path / "icebreaker_flash",
+                        clock=42)
+    assert result["fits"] is True and result["bitstream"] is not None
+    assert result["io"] == 9      # clock, UART rx/tx, flash CS, SCK, COPI, CIPO, WP#, HOLD#
+    assert result["timing_met"] is True
+    assert result["lut"] < 600 and result["ff"] < 500

@@ -8,9 +8,9 @@ import pytest
 from boards.platforms import get_board
 from boards.pll import best_at_most
 from snnhw.synth import (
-    MAX_CLOCK_REBUILDS, YOWASP_ENV, check_rom_in_bram, search_clock, classify_memories, parse_memory_mapping,
+    MAX_CLOCK_REBUILDS, YOWASP_ENV, check_rom_in_bram, classify_memories, parse_memory_mapping,
     parse_nextpnr_log, parse_nextpnr_report, parse_rtlil_memories, parse_yosys_stat,
-    roms_outside_bram, setup_yowasp_env, synthesize,
+    roms_outside_bram, search_clock, setup_yowasp_env, synthesize,
 )
 
 
