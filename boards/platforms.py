@@ -5,7 +5,10 @@ from dataclasses import dataclass, replace
 from amaranth.hdl import *
 from amaranth.lib import io
 
+from .clock import PLLClock
+from .flash import FLASH_WEIGHTS_OFFSET, SPIFlashReader
 from .host_link import HostLink
+from .pll import best_at_most
 
 
 __all__ = ["Board", "BOARDS", "get_board", "BoardTop"]
@@ -26,7 +29,7 @@ class Board:
     device : str
         FPGA part.
     clk_freq : float
-        Board clock (the ``sync`` domain), in Hz.
+        Oscillator frequency, in Hz (the ``sync`` domain unless a PLL makes it).
     programmer : str
         Command that loads the bitstream ``{bitstream}`` into the FPGA.
     """
@@ -99,18 +102,58 @@ class BoardTop(Elaboratable):
     core : wiring.Component
         The accelerator core.
     board : str or Board
-        Target board; its clock drives the ``sync`` domain.
+        Target board.
     baud : int
         UART baud rate.
+    clock_hz : float or None
+        ``None``: the board oscillator drives the ``sync`` domain. Otherwise the family's PLL
+        makes it, at the highest frequency it can reach at or below ``clock_hz``
+        (:func:`boards.pll.best_at_most`; see ``boards/README.md``, "Clocking").
+
+    A core with ``load_words > 0`` (and the ports ``load_valid``, ``load_ready``,
+    ``load_data``) gets its words after reset from the SPI flash, at
+    :data:`boards.flash.FLASH_WEIGHTS_OFFSET`, through a :class:`~boards.flash.SPIFlashReader`
+    (iCE40 boards only; see ``boards/README.md``, "Weights in the SPI flash").
+
+    Attributes
+    ----------
+    pll : ICE40PLLConfig or ECP5PLLConfig or None
+        The PLL settings, if any.
+    clk_freq : float
+        Frequency of the ``sync`` domain, in Hz (the link's UART divisor follows it).
+    loader : SPIFlashReader or None
+        The weight loader, if the core has a load port.
     """
-    def __init__(self, core, board, baud=115200):
+    def __init__(self, core, board, baud=115200, clock_hz=None):
         self.board = get_board(board)
-        self.link = HostLink(core, self.board.clk_freq, baud)
+        self.pll = None if clock_hz is None else \
+            best_at_most(self.board, self.board.clk_freq, clock_hz)
+        self.clk_freq = self.board.clk_freq if self.pll is None else self.pll.f_out
+        self.link = HostLink(core, self.clk_freq, baud)
+        self.loader = self._weight_loader(core)
+
+    def _weight_loader(self, core):
+        """A :class:`SPIFlashReader` for a core that loads its weights after reset, else None."""
+        load_words = getattr(core, "load_words", 0)
+        if not load_words:
+            return None
+        if self.board.family != "ice40":
+            raise ValueError(f"The core loads {load_words} weight words from the SPI flash "
+                             f"after reset, which only iCE40 boards do; board "
+                             f"{self.board.name!r} is {self.board.family}")
+        for name in ("load_valid", "load_ready", "load_data"):
+            if not hasattr(core, name):
+                raise TypeError(f"Core {core!r} has load_words = {load_words} but no port "
+                                f"{name!r}")
+        return SPIFlashReader.for_clock(load_words, FLASH_WEIGHTS_OFFSET, self.clk_freq)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.link = self.link
         if platform is not None:
+            if self.pll is not None:
+                m.domains.sync = ClockDomain("sync")
+                m.submodules.clock = PLLClock(self.pll)
             uart = platform.request("uart", 0, dir="-")
             m.submodules.rx_buffer = rx_buffer = io.Buffer("i", uart.rx)
             m.submodules.tx_buffer = tx_buffer = io.Buffer("o", uart.tx)
@@ -118,4 +161,26 @@ class BoardTop(Elaboratable):
                 self.link.rx.eq(rx_buffer.i),
                 tx_buffer.o.eq(self.link.tx),
             ]
+        if self.loader is not None:
+            m.submodules.weight_loader = loader = self.loader
+            core = self.link.core
+            m.d.comb += [
+                core.load_valid.eq(loader.words.valid),
+                core.load_data.eq(loader.words.payload),
+                loader.words.ready.eq(core.load_ready),
+            ]
+            if platform is not None:
+                self._connect_flash(m, platform.request("spi_flash_1x", 0, dir="-"), loader)
         return m
+
+    @staticmethod
+    def _connect_flash(m, flash, loader):
+        # WP# and HOLD# (active-low pins, inverted by the resource) stay inactive.
+        buffers = {"cs": ("o", loader.cs), "clk": ("o", loader.sck), "copi": ("o", loader.copi),
+                   "wp": ("o", C(0)), "hold": ("o", C(0)), "cipo": ("i", loader.cipo)}
+        for name, (direction, signal) in buffers.items():
+            m.submodules[f"flash_{name}"] = buffer = io.Buffer(direction, getattr(flash, name))
+            if direction == "o":
+                m.d.comb += buffer.o.eq(signal)
+            else:
+                m.d.comb += signal.eq(buffer.i)

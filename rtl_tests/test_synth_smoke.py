@@ -147,3 +147,34 @@ def test_ulx3s(tmp_path):
     assert result["family"] == "ecp5"
     assert result["bram_available"] == 208
     assert result["lut_available"] == 83640
+
+
+def test_icebreaker_pll(tmp_path):
+    # 12 MHz * 64 / 16: the PLL instead of the oscillator; the design reaches about 53 MHz.
+    result = synthesize(RomCore, "icebreaker", tmp_path / "icebreaker_pll", clock=48)
+    assert result["clock_source"] == "pll"
+    assert result["clock_mhz"] == 48.0 and result["board_clock_mhz"] == 12.0
+    assert result["pll"] == {"primitive": "SB_PLL40_PAD", "FEEDBACK_PATH": "SIMPLE",
+                             "DIVR": 0, "DIVF": 63, "DIVQ": 4, "FILTER_RANGE": 1,
+                             "f_in_mhz": 12.0, "f_pfd_mhz": 12.0, "f_vco_mhz": 768.0,
+                             "f_out_mhz": 48.0}
+    assert result["yosys"]["cells"]["SB_PLL40_PAD"] == 1
+    assert result["utilization"]["ICESTORM_PLL"]["used"] == 1
+    # nextpnr timed the PLL clock at its frequency (the constraint applied) and it was met.
+    assert abs(result["fmax_constraint_mhz"] - 48.0) < 0.01
+    assert result["timing_met"] is True and result["fmax_mhz"] >= 48.0
+    assert result["clock_search"] == [{"requested_mhz": 48.0, "pll_mhz": 48.0,
+                                       "fmax_mhz": result["fmax_mhz"], "timing_met": True}]
+    assert result["bitstream"] is not None
+
+
+def test_icebreaker_weight_loader(tmp_path):
+    # A core with a weight load port: BoardTop adds the SPI flash reader on the flash pins.
+    from test_flash import LoadCore
+
+    result = synthesize(lambda: LoadCore(4096), "icebreaker", tmp_path / "icebreaker_flash",
+                        clock=42)
+    assert result["fits"] is True and result["bitstream"] is not None
+    assert result["io"] == 9      # clock, UART rx/tx, flash CS, SCK, COPI, CIPO, WP#, HOLD#
+    assert result["timing_met"] is True
+    assert result["lut"] < 600 and result["ff"] < 500

@@ -220,29 +220,63 @@ def sim(qnet, lanes, simulator, images, dataset, stream):
         sys.exit(1)
 
 
+class _ClockParam(click.ParamType):
+    """``--clock``: ``max`` (highest PLL frequency that meets timing), ``board`` (the
+    oscillator) or a PLL frequency in MHz."""
+    name = "max|board|MHz"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        if value in ("max", "board"):
+            return "max" if value == "max" else None
+        try:
+            mhz = float(value)
+        except ValueError:
+            mhz = float("nan")
+        if not 0 < mhz < float("inf"):
+            self.fail(f"expected 'max', 'board' or a frequency in MHz, got {value!r}", param, ctx)
+        return mhz
+
+
 @main.command()
 @click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
 @lanes_opt
 @click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), multiple=True,
               default=("icebreaker", "ulx3s"), show_default=True)
-def synth(qnet, lanes, board):
+@click.option("--clock", type=_ClockParam(), default="max", show_default=True,
+              help="max: the highest PLL frequency that meets timing; board: the board "
+                   "oscillator; a number: the PLL at the highest frequency at or below it (MHz).")
+def synth(qnet, lanes, board, clock):
     """Synthesise, place and route the design (core + UART host link) with YoWASP."""
+    from boards.platforms import get_board
     from .hw.accelerator import SNNAccelerator
-    from .synth import synthesize
+    from .synth import check_clock, synthesize
 
     try:
         q = _load_qnet(qnet)
         lanes = _lanes(lanes, q)
         SNNAccelerator(q, lanes=lanes)   # validate before the long run
-    except IRError as e:
+        for b in board:
+            check_clock(clock, get_board(b))
+    except (IRError, ValueError) as e:
         _fail(str(e))
     d = pathlib.Path(qnet) if pathlib.Path(qnet).is_dir() else pathlib.Path(qnet).parent
     out = {}
     with _Progress(_console()) as prog:
         for b in board:
             prog.step(f"synthesise for {b}")
-            out[b] = synthesize(lambda: SNNAccelerator(q, lanes=lanes), b, d / f"synth_{b}")
+            out[b] = synthesize(lambda: SNNAccelerator(q, lanes=lanes), b, d / f"synth_{b}",
+                                clock=clock, log=_clock_log(prog))
     click.echo(json.dumps(out, indent=2))
+
+
+def _clock_log(prog):
+    """Shows the clock search's steps as progress lines."""
+    def log(message):
+        if message.startswith("clock search:"):
+            prog.console.log(message)
+    return log
 
 
 @main.command()

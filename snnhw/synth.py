@@ -24,11 +24,13 @@ except ImportError:  # `boards` lives next to `snnhw` in the source tree but is 
     sys.path.insert(0, str(_root))
     import boards  # noqa: F401
 from boards.platforms import BoardTop, get_board
+from boards.pll import achievable, best_at_most
 
 
 __all__ = [
     "YOWASP_ENV", "FAMILY_RESOURCES",
-    "synthesize", "setup_yowasp_env",
+    "synthesize", "search_clock", "check_clock", "CLOCK_SEARCH_START_MHZ", "MAX_CLOCK_REBUILDS",
+    "SYNC_CLOCK_NETS", "setup_yowasp_env",
     "parse_nextpnr_report", "parse_nextpnr_log", "parse_yosys_stat",
     "parse_rtlil_memories", "parse_memory_mapping", "classify_memories",
     "roms_outside_bram", "check_rom_in_bram", "ROM_BRAM_MIN_BITS",
@@ -70,11 +72,26 @@ def _check_family(family):
                          f"{', '.join(FAMILY_RESOURCES)}")
 
 
-def _sync_clock(fmax):
-    """Key of the ``sync`` clock in nextpnr's ``fmax`` section (names differ per family)."""
-    for key in fmax:
-        if key.rsplit("$", 1)[-1] == "cd_sync.clk":  # `cd_sync.clk`, `$glbnet$cd_sync.clk`
-            return key
+#: Names nextpnr gives the ``sync`` clock net (after a ``$glbnet$`` prefix), measured with
+#: nextpnr 0.11.1: Amaranth's oscillator domain (``cd_sync.clk``) and the PLL domain of
+#: :class:`boards.clock.PLLClock` (``clock.clk`` on ECP5, ``clk`` on iCE40).
+SYNC_CLOCK_NETS = ("cd_sync.clk", "clock.clk", "clk")
+
+
+def _sync_clock(fmax, clock_mhz=None):
+    """Key of the ``sync`` clock in nextpnr's ``fmax`` section (names differ per family and
+    clock source): a name of :data:`SYNC_CLOCK_NETS`, else the one clock constrained to
+    ``clock_mhz`` (MHz, within 0.1 %), else the one clock with ``sync`` in its name, else the
+    only clock."""
+    nets = {key.rsplit("$", 1)[-1]: key for key in fmax}
+    for net in SYNC_CLOCK_NETS:
+        if net in nets:
+            return nets[net]
+    if clock_mhz is not None:
+        constrained = [key for key, entry in fmax.items()
+                       if abs(float(entry["constraint"]) - clock_mhz) <= 1e-3 * clock_mhz]
+        if len(constrained) == 1:
+            return constrained[0]
     candidates = [key for key in fmax if "sync" in key]
     if len(candidates) == 1:
         return candidates[0]
@@ -120,20 +137,21 @@ def _utilization_summary(util, family):
     return result
 
 
-def parse_nextpnr_report(report, family):
+def parse_nextpnr_report(report, family, clock_mhz=None):
     """Utilisation and Fmax from a nextpnr ``--report`` JSON file (as a dict).
 
     Returns a dict with ``logic_cells``, ``bram``, ``dsp``, ``spram``, ``io`` (used cells) and
     the same keys with an ``_available`` suffix, ``utilization`` (all resources), ``fits``,
     ``fmax_mhz`` and ``fmax_constraint_mhz`` of the ``sync`` clock (``None`` if absent),
     ``fmax_all`` (every clock). On ECP5 also ``lut`` and ``ff`` (``TRELLIS_COMB``/``TRELLIS_FF``);
-    on iCE40 ``lut_available``/``ff_available`` are the logic-cell count.
+    on iCE40 ``lut_available``/``ff_available`` are the logic-cell count. ``clock_mhz``, the
+    ``sync`` clock's constraint, helps to find that clock (see :func:`_sync_clock`).
     """
     _check_family(family)
     result = _utilization_summary(report.get("utilization", {}), family)
     fmax = report.get("fmax", {})
     result["fmax_all"] = {key: float(entry["achieved"]) for key, entry in fmax.items()}
-    clock = _sync_clock(fmax)
+    clock = _sync_clock(fmax, clock_mhz)
     if clock is None:
         result["fmax_mhz"] = result["fmax_constraint_mhz"] = None
     else:
@@ -368,34 +386,118 @@ _NO_FIT = re.compile(r"ERROR: (Unable to place cell .* no BELs remaining"
                      r"|.*(?:utili[sz]ation|too many|exceed|does not fit).*)", re.IGNORECASE)
 
 
+#: First PLL frequency of ``clock="max"`` per family, in MHz: above what the UP5K (about
+#: 40 MHz for ``SNNAccelerator``, 75 MHz for the host link alone) and the ECP5 (about 90 and
+#: 115 MHz) reach, so that the first place-and-route measures the design's own limit. A design
+#: that is faster still runs at this frequency.
+CLOCK_SEARCH_START_MHZ = {"ice40": 60.0, "ecp5": 150.0}
+
+#: Builds of ``clock="max"`` after the first one.
+MAX_CLOCK_REBUILDS = 3
+
+
+def check_clock(clock, board):
+    """Checks ``synthesize(clock=...)`` for a board; returns the first PLL request in Hz
+    (``None``: the oscillator).
+
+    Raises :exc:`ValueError` (one line) if ``clock`` is neither ``None``, ``"max"`` nor a
+    frequency in MHz that the board's PLL can reach.
+    """
+    if clock is None:
+        return None
+    if clock == "max":
+        return CLOCK_SEARCH_START_MHZ[board.family] * 1e6
+    if isinstance(clock, bool) or not isinstance(clock, (int, float)):
+        raise ValueError(f"clock must be None, 'max' or a frequency in MHz, not {clock!r}")
+    best_at_most(board, board.clk_freq, clock * 1e6)   # raises if out of reach
+    return clock * 1e6
+
+
+def search_clock(build, board, request_hz, *, max_rebuilds=MAX_CLOCK_REBUILDS, log=None):
+    """Builds at a PLL frequency, then lower ones until timing is met.
+
+    The first build asks for ``request_hz``; while timing is not met, the next one asks for the
+    achieved Fmax, i.e. the PLL runs at the highest frequency at or below it
+    (:func:`boards.pll.best_at_most`), at most ``max_rebuilds`` times. The search also stops
+    when the design does not fit or its Fmax is below every PLL output.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(request_hz)`` returns a :func:`synthesize` result (``clock_mhz``, ``fmax_mhz``,
+        ``timing_met``, ``fits`` are used).
+    board : str or boards.platforms.Board
+        Target board (its family and oscillator define the PLL outputs).
+    request_hz : float
+        First request, in Hz.
+
+    Returns
+    -------
+    dict
+        The last build's result, with ``clock_search``: one ``{"requested_mhz", "pll_mhz",
+        "fmax_mhz", "timing_met"}`` per build.
+    """
+    log = log or (lambda message: None)
+    board = get_board(board)
+    tries = []
+    while True:
+        result = build(request_hz)
+        tries.append({"requested_mhz": request_hz / 1e6, "pll_mhz": result["clock_mhz"],
+                      "fmax_mhz": result["fmax_mhz"], "timing_met": result["timing_met"]})
+        log(f"clock search: PLL at {result['clock_mhz']:.6g} MHz, Fmax "
+            f"{result['fmax_mhz'] if result['fmax_mhz'] is None else round(result['fmax_mhz'], 2)}"
+            f" MHz, timing {'met' if result['timing_met'] else 'not met'}")
+        if (result["timing_met"] or not result["fits"] or result["fmax_mhz"] is None
+                or len(tries) > max_rebuilds):
+            break
+        request_hz = result["fmax_mhz"] * 1e6
+        if request_hz < achievable(board, board.clk_freq)[0]:
+            log(f"clock search: Fmax {result['fmax_mhz']:.2f} MHz is below every PLL output")
+            break
+    result["clock_search"] = tries
+    return result
+
+
 def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
-               nextpnr_opts=(), synth_opts=(), log=None):
+               nextpnr_opts=(), synth_opts=(), clock=None, log=None):
     """Synthesize, place and route a core (inside the UART host link) for a board.
 
     Parameters
     ----------
     core_factory : callable
-        Returns a new core (see :class:`boards.host_link.HostLink`).
+        Returns a new core (see :class:`boards.host_link.HostLink`); called once per build.
     board : str or boards.platforms.Board
         Board name from :data:`boards.platforms.BOARDS`.
     build_dir : str or Path
         Build directory (created if missing). Tool outputs: ``{name}.rpt`` (Yosys log),
-        ``{name}.tim`` (nextpnr log), ``report.json``, ``synth_stat.json`` and the bitstream.
+        ``{name}.tim`` (nextpnr log), ``report.json``, ``synth_stat.json`` and the bitstream
+        (of the last build).
     name : str
         Top-level name (file prefix).
     baud : int
         Host link baud rate.
     nextpnr_opts : str or iterable of str
         Extra nextpnr options (e.g. ``"--seed 2"``).
+    clock : None, float or "max"
+        ``None``: the board oscillator clocks the design. A number: the PLL runs at the highest
+        frequency it can make at or below that many MHz. ``"max"``: the highest PLL frequency
+        that meets timing, searched by :func:`search_clock` from
+        :data:`CLOCK_SEARCH_START_MHZ` (at most ``1 + MAX_CLOCK_REBUILDS`` builds). See
+        ``boards/README.md``, "Clocking".
     log : callable or None
         Called with progress and tool output lines; nothing is printed otherwise.
 
     Returns
     -------
     dict
-        ``board``, ``family``, ``device``, ``clock_mhz``, ``lut``, ``ff``, ``logic_cells``,
+        ``board``, ``family``, ``device``, ``clock_mhz`` (the frequency the bitstream runs at),
+        ``board_clock_mhz`` (the oscillator), ``clock_source`` (``"pll"`` or
+        ``"oscillator"``), ``pll`` (the PLL's primitive, parameters and frequencies, or
+        ``None``), ``clock_search`` (one ``{"requested_mhz", "pll_mhz", "fmax_mhz",
+        "timing_met"}`` per PLL build), ``lut``, ``ff``, ``logic_cells``,
         ``bram``, ``dsp``, ``spram``, ``io`` and their ``*_available`` counts, ``fmax_mhz``
-        (achieved on the ``sync`` clock), ``timing_met``, ``fits``, ``memories`` (see
+        (achieved on the ``sync`` clock), ``timing_met`` (``fmax_mhz >= clock_mhz``),
+        ``fits``, ``memories`` (see
         :func:`classify_memories`), ``rom_in_bram`` (:func:`check_rom_in_bram` with
         :data:`ROM_BRAM_MIN_BITS`), ``roms_outside_bram`` (names, any size),
         ``memory_bits_in_logic``, ``yosys``
@@ -404,6 +506,8 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
 
     Raises
     ------
+    ValueError
+        If ``clock`` is neither ``None``, ``"max"`` nor a frequency the PLL can reach.
     RuntimeError
         If a tool fails for another reason than the design not fitting (the message includes
         the tail of the tool log).
@@ -411,6 +515,28 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
     log = log or (lambda message: None)
     started = time.monotonic()
     board = get_board(board)
+    request_hz = check_clock(clock, board)
+
+    def build(clock_hz):
+        return _build(core_factory, board, build_dir, name=name, baud=baud,
+                      nextpnr_opts=nextpnr_opts, synth_opts=synth_opts, clock_hz=clock_hz,
+                      log=log)
+
+    if clock is None:
+        result = build(None)
+        result["clock_search"] = []
+    else:
+        result = search_clock(build, board, request_hz,
+                              max_rebuilds=MAX_CLOCK_REBUILDS if clock == "max" else 0, log=log)
+    result["seconds"] = time.monotonic() - started
+    log(f"done in {result['seconds']:.1f} s")
+    return result
+
+
+def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_opts, clock_hz,
+           log):
+    """One build of :func:`synthesize` (``clock_hz``: the PLL request, or ``None``)."""
+    started = time.monotonic()
     family = board.family
     setup_yowasp_env()
 
@@ -428,7 +554,8 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
     # iCE40 UP5K: put the core's wide multipliers (e.g. input code × weight) into its 8 DSPs
     if family == "ice40" and 0 < getattr(core, "multipliers", 0) <= ICE40_UP5K_DSPS and "-dsp" not in synth_opts:
         synth_opts.append("-dsp")
-    top = BoardTop(core, board, baud)
+    top = BoardTop(core, board, baud, clock_hz=clock_hz)
+    clock_mhz = top.clk_freq / 1e6
     platform = board.platform()
     if isinstance(nextpnr_opts, str):
         nextpnr_opts = shlex.split(nextpnr_opts)
@@ -469,7 +596,7 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
     yosys = parse_yosys_stat(json.loads(stat_path.read_text()), family)
 
     if returncode == 0 and report_path.is_file():
-        result = parse_nextpnr_report(json.loads(report_path.read_text()), family)
+        result = parse_nextpnr_report(json.loads(report_path.read_text()), family, clock_mhz)
     else:
         no_fit = _NO_FIT.search(nextpnr_log + output)
         util = parse_nextpnr_log(nextpnr_log, family)
@@ -490,7 +617,10 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
         board=board.name,
         family=family,
         device=board.device,
-        clock_mhz=board.clk_freq / 1e6,
+        clock_mhz=clock_mhz,
+        board_clock_mhz=board.clk_freq / 1e6,
+        clock_source="oscillator" if top.pll is None else "pll",
+        pll=None if top.pll is None else top.pll.as_dict(),
         memories=memories,
         memory_bits_in_logic=sum(memory["bits"] for memory in memories
                                  if memory["mapped"] in ("logic", "lutram")),
@@ -506,5 +636,4 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
     if result["fits"] and result["bitstream"] is None:
         raise RuntimeError(f"Build for {board.name} produced no bitstream:\n{_tail(output)}")
     result["seconds"] = time.monotonic() - started
-    log(f"done in {result['seconds']:.1f} s")
     return result

@@ -114,3 +114,25 @@ def test_convert_784_input_model(tmp_path):
     assert QuantNetwork.load(tmp_path / "qnet.json").layers[0].weight.shape == (128, 784)
     acc = json.loads(res.output.splitlines()[-1])
     assert acc["accuracy_float"] >= 0.95 and acc["accuracy_snn"] >= acc["accuracy_quant"] - 0.015
+
+
+def test_synth_clock_option_errors(tmp_path):
+    from netgen import random_qnet
+    qnet, _ = random_qnet(1)
+    qnet.save(tmp_path / "qnet.json")
+    res = CliRunner().invoke(main, ["synth", str(tmp_path), "--clock", "fast"])
+    assert res.exit_code == 2
+    assert ("Error: Invalid value for '--clock': expected 'max', 'board' or a frequency in MHz, "
+            "got 'fast'") in res.output
+    res = CliRunner().invoke(main, ["synth", str(tmp_path), "--clock", "-3"])
+    assert res.exit_code == 2 and "got '-3'" in res.output
+    res = CliRunner().invoke(main, ["synth", str(tmp_path), "--board", "ulx3s", "--clock", "9"])
+    assert res.exit_code == 1
+    assert ("Error: ECP5 PLL cannot make 9 MHz or less from 25 MHz: reachable outputs are "
+            "10..400 MHz") in res.output
+    res = CliRunner().invoke(main, ["synth", str(tmp_path), "--clock", "5"])
+    assert res.exit_code == 1
+    assert ("Error: iCE40 PLL cannot make 5 MHz or less from 12 MHz: reachable outputs are "
+            "16.125..270 MHz") in res.output
+    assert "Traceback" not in res.output
+    assert not list(tmp_path.glob("synth_*"))   # nothing was built

@@ -5,10 +5,12 @@ import textwrap
 
 import pytest
 
+from boards.platforms import get_board
+from boards.pll import best_at_most
 from snnhw.synth import (
-    YOWASP_ENV, check_rom_in_bram, classify_memories, parse_memory_mapping,
+    MAX_CLOCK_REBUILDS, YOWASP_ENV, check_rom_in_bram, classify_memories, parse_memory_mapping,
     parse_nextpnr_log, parse_nextpnr_report, parse_rtlil_memories, parse_yosys_stat,
-    roms_outside_bram, setup_yowasp_env, synthesize,
+    roms_outside_bram, search_clock, setup_yowasp_env, synthesize,
 )
 
 
@@ -387,3 +389,121 @@ def test_synthesize_fake_failures(fake_tools, tmp_path, monkeypatch):
     """))
     with pytest.raises(RuntimeError, match="(?s)Yosys failed for icebreaker.*unhappy"):
         synthesize(_tiny_core, "icebreaker", tmp_path / "build")
+
+
+# Clocking: nextpnr's names of the PLL clock, the `clock="max"` search, the `clock` option.
+
+def test_nextpnr_report_pll_clock_names():
+    # Keys of real reports (nextpnr 0.11.1) with the sync domain driven by boards.clock.PLLClock.
+    ice40 = {"clk": {"achieved": 52.70, "constraint": 52.5017}}
+    ecp5 = {"$glbnet$clock.clk": {"achieved": 114.04, "constraint": 110.717}}
+    assert parse_nextpnr_report({"fmax": ice40}, "ice40", 52.5)["fmax_mhz"] == 52.70
+    assert parse_nextpnr_report({"fmax": ecp5}, "ecp5", 110.714)["fmax_mhz"] == 114.04
+    # An unknown name is found by its constraint.
+    other = {"a": {"achieved": 80.0, "constraint": 12.0},
+             "b": {"achieved": 50.0, "constraint": 39.7504}}
+    assert parse_nextpnr_report({"fmax": other}, "ice40", 39.75)["fmax_mhz"] == 50.0
+    assert parse_nextpnr_report({"fmax": other}, "ice40")["fmax_mhz"] is None
+
+
+def fake_build(board, fmax_of_clock, fits=True):
+    """A `build(request_hz)` for `search_clock`: the PLL frequency `BoardTop` would use and
+    an Fmax given by `fmax_of_clock(pll_mhz)`; records the requests."""
+    requests = []
+
+    def build(request_hz):
+        requests.append(request_hz / 1e6)
+        board_ = get_board(board)
+        clock_mhz = best_at_most(board_, board_.clk_freq, request_hz).f_out / 1e6
+        fmax = fmax_of_clock(clock_mhz) if fits else None
+        return {"clock_mhz": clock_mhz, "fmax_mhz": fmax, "fits": fits,
+                "timing_met": fmax is not None and fmax >= clock_mhz}
+
+    return build, requests
+
+
+def test_search_clock_met_at_once():
+    build, requests = fake_build("icebreaker", lambda clock: 75.0)
+    result = search_clock(build, "icebreaker", 60e6)
+    assert requests == [60.0]
+    assert result["clock_search"] == [
+        {"requested_mhz": 60.0, "pll_mhz": 60.0, "fmax_mhz": 75.0, "timing_met": True}]
+
+
+def test_search_clock_steps_down():
+    # Fmax falls a little with the constraint: 41.3 MHz at 60, then 41.0 at 41.25 (the PLL's
+    # step at or below 41.3: 12 * 55 / 16), met at 40.5 (12 * 54 / 16).
+    fmax = {60.0: 41.3, 41.25: 41.0, 40.5: 41.0}
+    build, requests = fake_build("icebreaker", fmax.__getitem__)
+    result = search_clock(build, "icebreaker", 60e6)
+    assert requests == [60.0, 41.3, 41.0]
+    assert result["clock_mhz"] == 40.5 and result["timing_met"] is True
+    assert result["clock_search"] == [
+        {"requested_mhz": 60.0, "pll_mhz": 60.0, "fmax_mhz": 41.3, "timing_met": False},
+        {"requested_mhz": 41.3, "pll_mhz": 41.25, "fmax_mhz": 41.0, "timing_met": False},
+        {"requested_mhz": 41.0, "pll_mhz": 40.5, "fmax_mhz": 41.0, "timing_met": True},
+    ]
+
+
+def test_search_clock_try_limit():
+    # Fmax always 1 % below the clock: every build misses; 1 + 3 builds, then it gives up.
+    build, requests = fake_build("ulx3s", lambda clock: clock * 0.99)
+    result = search_clock(build, "ulx3s", 150e6)
+    assert len(requests) == 1 + MAX_CLOCK_REBUILDS == 4
+    assert requests[0] == 150.0
+    assert [t["timing_met"] for t in result["clock_search"]] == [False] * 4
+    pll = [t["pll_mhz"] for t in result["clock_search"]]
+    assert pll == sorted(pll, reverse=True) and len(set(pll)) == 4
+    assert result["timing_met"] is False
+    build, requests = fake_build("ulx3s", lambda clock: clock * 0.99)
+    assert len(search_clock(build, "ulx3s", 150e6, max_rebuilds=0)["clock_search"]) == 1
+
+
+def test_search_clock_stops():
+    build, requests = fake_build("icebreaker", lambda clock: 50.0, fits=False)
+    assert len(search_clock(build, "icebreaker", 60e6)["clock_search"]) == 1
+    # Fmax below the lowest PLL output (16.125 MHz from 12 MHz): nothing to step down to.
+    build, requests = fake_build("icebreaker", lambda clock: 15.0)
+    messages = []
+    result = search_clock(build, "icebreaker", 60e6, log=messages.append)
+    assert requests == [60.0] and result["timing_met"] is False
+    assert messages[-1] == "clock search: Fmax 15.00 MHz is below every PLL output"
+
+
+def test_synthesize_clock_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"^clock must be None, 'max' or a frequency in MHz, "
+                                         r"not 'fast'$"):
+        synthesize(_tiny_core, "icebreaker", tmp_path, clock="fast")
+    with pytest.raises(ValueError, match=r"^clock must be None, 'max' or a frequency in MHz, "
+                                         r"not True$"):
+        synthesize(_tiny_core, "icebreaker", tmp_path, clock=True)
+    with pytest.raises(ValueError, match=r"^iCE40 PLL cannot make 5 MHz or less from 12 MHz: "
+                                         r"reachable outputs are 16\.125\.\.270 MHz$"):
+        synthesize(_tiny_core, "icebreaker", tmp_path, clock=5)
+    assert not list(tmp_path.iterdir())   # nothing was built
+
+
+def test_synthesize_fake_pll(fake_tools, tmp_path, monkeypatch):
+    # The fake report's sync clock reaches 26.52 MHz.
+    monkeypatch.setenv("NEXTPNR_ICE40", _fake_tool(fake_tools / "nextpnr", f"""
+        cp {fake_tools}/report.json report.json
+        echo "Info: Program finished normally." > snnhw_top.tim
+        touch snnhw_top.asc
+    """))
+    oscillator = synthesize(_tiny_core, "icebreaker", tmp_path / "osc")
+    assert oscillator["clock_source"] == "oscillator" and oscillator["pll"] is None
+    assert oscillator["clock_mhz"] == oscillator["board_clock_mhz"] == 12.0
+    assert oscillator["clock_search"] == []
+
+    fixed = synthesize(_tiny_core, "icebreaker", tmp_path / "fixed", clock=40)
+    assert fixed["clock_source"] == "pll"
+    assert fixed["clock_mhz"] == 39.75 and fixed["board_clock_mhz"] == 12.0
+    assert fixed["pll"] == best_at_most("ice40", 12e6, 40e6).as_dict()
+    assert fixed["timing_met"] is False
+    assert fixed["clock_search"] == [{"requested_mhz": 40.0, "pll_mhz": 39.75,
+                                      "fmax_mhz": 26.51886749267578, "timing_met": False}]
+
+    best = synthesize(_tiny_core, "icebreaker", tmp_path / "max", clock="max")
+    assert [t["pll_mhz"] for t in best["clock_search"]] == [60.0, 26.25]   # 12 * 70 / 32
+    assert best["clock_mhz"] == 26.25 and best["timing_met"] is True
+    assert best["pll"]["DIVF"] == 69 and best["pll"]["DIVQ"] == 5
