@@ -24,6 +24,8 @@ except ImportError:  # `boards` lives next to `snnhw` in the source tree but is 
     sys.path.insert(0, str(_root))
     import boards  # noqa: F401
 from boards.platforms import BoardTop, get_board
+
+from .build import DROP_LOADED_INIT
 from boards.pll import achievable, best_at_most
 
 
@@ -358,6 +360,53 @@ def check_rom_in_bram(result, min_bits=0):
     return result["bram"] >= 1 and not roms_outside_bram(result, min_bits)
 
 
+#: What Yosys's memory mapping must give for each planned placement.
+_PLANNED_KIND = {"bram": ("bram",), "spram": ("spram",), "lut": ("logic", "removed"),
+                 "ff": ("logic", "removed")}
+
+
+def _placement_opts(core, board):
+    """Yosys options a core's plan needs (DSP and SPRAM inference), after checking the
+    board can hold what the plan puts in DSP blocks and SPRAM."""
+    opts = []
+    planned = getattr(core, "planned_memories", lambda: {})()
+    spram = sorted(name for name, kind in planned.items() if kind == "spram")
+    if spram and board.family != "ice40":
+        raise ValueError(f"the plan puts weights in SPRAM ({', '.join(spram)}), which only the "
+                         f"iCE40 UP5K has; board {board.name!r} is {board.family}")
+    dsps = getattr(core, "multipliers", 0)
+    if board.family == "ice40":
+        if dsps > ICE40_UP5K_DSPS:
+            raise ValueError(f"the plan puts {dsps} multipliers in DSP blocks; the {board.device} "
+                             f"has {ICE40_UP5K_DSPS}: give some layers multipliers='lut' (or fold "
+                             f"the design for the board)")
+        if dsps:
+            opts.append("-dsp")
+        if spram:
+            opts.append("-spram")
+    return opts
+
+
+def check_placement(core, memories):
+    """Every memory the core's plan placed (:meth:`SNNAccelerator.planned_memories`) against
+    Yosys's mapping (:func:`classify_memories`); raises ``RuntimeError`` on any difference
+    (a planned block RAM that became logic, ...). Returns ``{memory: {planned, mapped}}``."""
+    planned = getattr(core, "planned_memories", lambda: {})()
+    found = {}
+    for memory in memories:
+        for name, kind in planned.items():
+            if memory["name"].endswith("." + name):
+                found[name] = {"planned": kind, "mapped": memory["mapped"]}
+    wrong = [f"{name} (planned {v['planned']}, mapped {v['mapped']})" for name, v in sorted(found.items())
+             if v["mapped"] not in _PLANNED_KIND[v["planned"]]]
+    missing = sorted(set(planned) - set(found))
+    if wrong or missing:
+        raise RuntimeError("Yosys did not build the planned memories: "
+                           + "; ".join(wrong + [f"{name} (planned {planned[name]}, not found)"
+                                                for name in missing]))
+    return dict(sorted(found.items()))
+
+
 def _find_tool(name):
     """Path of a YoWASP tool: on ``PATH`` or next to the running interpreter (unactivated venv)."""
     found = shutil.which(name)
@@ -551,9 +600,7 @@ def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_op
     if isinstance(synth_opts, str):
         synth_opts = shlex.split(synth_opts)
     synth_opts = list(synth_opts)
-    # iCE40 UP5K: put the core's wide multipliers (e.g. input code × weight) into its 8 DSPs
-    if family == "ice40" and 0 < getattr(core, "multipliers", 0) <= ICE40_UP5K_DSPS and "-dsp" not in synth_opts:
-        synth_opts.append("-dsp")
+    synth_opts += [opt for opt in _placement_opts(core, board) if opt not in synth_opts]
     top = BoardTop(core, board, baud, clock_hz=clock_hz)
     clock_mhz = top.clk_freq / 1e6
     platform = board.platform()
@@ -561,6 +608,8 @@ def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_op
         nextpnr_opts = shlex.split(nextpnr_opts)
     opts = ["--report", _REPORT_FILE, "--timing-allow-fail", *nextpnr_opts]
     extra = {"synth_opts": shlex.join(synth_opts)} if synth_opts else {}
+    if getattr(core, "load_words", 0):
+        extra["script_after_read"] = DROP_LOADED_INIT
     plan = platform.build(top, name=name, build_dir=str(build_dir),
                           do_build=False, do_program=False,
                           nextpnr_opts=shlex.join(opts), **extra,
@@ -629,6 +678,7 @@ def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_op
     )
     result["timing_met"] = (result["fmax_mhz"] is not None
                             and result["fmax_mhz"] >= result["clock_mhz"])
+    result["placement"] = check_placement(core, memories)
     result["rom_in_bram"] = check_rom_in_bram(result, ROM_BRAM_MIN_BITS)
     result["roms_outside_bram"] = [memory["name"] for memory in roms_outside_bram(result)]
     bitstream = build_dir / f"{name}.{board.bitstream_ext}"

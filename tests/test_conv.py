@@ -286,8 +286,8 @@ def test_conv_synapse_address_generation(in_shape, wshape, stride, padding, pool
     weight = rng.integers(-128, 128, (c_out, in_shape[0], kh, kw))
     layer = QuantLayer("conv", weight, np.zeros(c_out, np.int64), 1, 8, spiking=pool is not None,
                        in_shape=in_shape, stride=stride, padding=padding, pool=pool)
-    if m_shape == unsigned(1):
-        m_lo, m_hi = 0, 1
+    if m_shape == unsigned(1):                        # spikes: a 1-bit m is always 1
+        m_lo, m_hi = 1, 1
     elif m_shape == signed(2):
         m_lo, m_hi = -1, 1
     else:
@@ -336,8 +336,9 @@ def test_conv_synapse_tail_latency():
     events = [(0, 2, 2, 1), (0, 3, 3, 1), (0, 2, 3, 1), (0, 2, 2, 1)]
     out = check_conv_synapse(layer, 2, unsigned(1), events)
     last = out["writes"][-1][0]
-    # accepted at edge a; its 18 words issue in cycles a+1 .. a+18, each written 3 cycles later
-    assert last - out["accepted"][-1] == 9 * 2 + 3
+    # accepted at edge a; its 18 words issue in cycles a+1 .. a+18, each written 2 cycles
+    # later (ROM read and register; no multiply stage for a 1-bit m)
+    assert last - out["accepted"][-1] == 9 * 2 + 2
     assert out["accepted"] == [0, 18, 36, 54]
 
 

@@ -132,6 +132,18 @@ class SNNAccelerator(wiring.Component):
             m_in = engines[-1].scanner.m_shape
         return engines
 
+    def planned_memories(self):
+        """``{memory path: placement}`` of the memories the plan placed (paths relative to
+        this core, as Yosys names them): weights, membranes, currents, pooling counts."""
+        out = {}
+        for k, (e, lp) in enumerate(zip(self.engines, self.plan.layers)):
+            rom = "rom.loaded_words" if lp.weights == "spram" else "rom.mem"
+            out[f"layer{k}.{rom}"] = lp.weights
+            for ram in ("v", "c", "cnt", "sent"):
+                if ram == "v" or (ram == "c" and e.static_input) or (ram != "c" and e.scanner.lipool):
+                    out[f"layer{k}.{ram}.mem"] = lp.membranes
+        return out
+
     def load_image(self):
         """The words of :attr:`load_words`, in load order (the SPRAM weights, layer by layer)."""
         return [w for e in self.engines for w in e.rom.load_image()]

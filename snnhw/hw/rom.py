@@ -138,9 +138,10 @@ class WeightROM(wiring.Component):
         rd = mem.read_port(transparent_for=())
         waddr = Signal(range(self.depth))
         slice_hot = Signal(self.slices, init=1)          # the slice the next load word fills
+        addr = Signal(range(self.depth))                 # one address: a single-port RAM
         m.d.comb += [
             self.load.ready.eq(~self.loaded),
-            rd.addr.eq(Mux(self.loaded, self.addr, waddr)), wr.addr.eq(waddr),
+            addr.eq(Mux(self.loaded, self.addr, waddr)), rd.addr.eq(addr), wr.addr.eq(addr),
             wr.data.eq(self.load.payload.replicate(self.slices)),
             self.data.as_value().eq(rd.data[:width]),
         ]

@@ -20,7 +20,8 @@ class SynapsePipeline(wiring.Component):
     Initiation interval 1: a new ROM word (``lanes`` targets) every cycle, back-to-back
     events without bubbles. Stages: *issue* (walks the event's targets: ``K`` words per output
     position, positions row by row — :class:`~snnhw.hw.address.AddressMap`), *register* (the
-    ROM word), *multiply* (``m · W``: a gate for 1-bit ``m``, a negation for ``±1``),
+    ROM word), *multiply* (``m · W``: none for a 1-bit ``m``, which is 1 on every event; a
+    negation for ``±1``),
     *step gain* (only with ``gains``: a shift when every gain is a power of two, else a
     constant table and a multiply), *accumulate* (add and write back). The old accumulator
     word is read :attr:`READ_LEAD` cycles before its write-back (not at issue), so it needs
@@ -41,7 +42,8 @@ class SynapsePipeline(wiring.Component):
 
     Members
     -------
-    events : In(stream of ``{src | c, y, x; m[, step]}``)
+    events : In(stream of ``{src | c, y, x; m[, step]}``)  — a 1-bit unsigned ``m`` must be 1
+             (producers send spikes only)
     rom_addr : Out; rom_data : In(lanes × signed(weight_bits))  — a :class:`WeightROM`
     acc : Out(:class:`MemPort`)
     busy : Out(1)  — an event is being issued or a write is pending
@@ -60,6 +62,9 @@ class SynapsePipeline(wiring.Component):
         self._m_kind = ("gate" if m_sh.width == 1 and not m_sh.signed else
                         "sign" if m_sh.width == 2 and m_sh.signed else "multiply")
         self._shift = gains is not None and all(g > 0 and g & (g - 1) == 0 for g in self.gains)
+        #: Pipeline stages after the issue stage: ROM read, ROM register, the multiply (not
+        #: for a 1-bit ``m``), the step gain (only with ``gains``); the last one accumulates.
+        self.latency = 2 + (self._m_kind != "gate") + (gains is not None)
         self.multiplier_placement = multipliers
         #: Multipliers wider than a gate or a negation (``lanes`` per kind).
         self.multipliers = self.lanes * ((self._m_kind == "multiply")
@@ -82,8 +87,6 @@ class SynapsePipeline(wiring.Component):
         })
 
     def _times_m(self, w, mult):
-        if self._m_kind == "gate":
-            return Mux(mult, w, 0)
         if self._m_kind == "sign":              # m ∈ {−1, +1}
             return Mux(mult[-1], -w, w)
         return multiply(w, mult, self.multiplier_placement)
@@ -228,30 +231,33 @@ class SynapsePipeline(wiring.Component):
         m = Module()
         lanes = self.lanes
         valid, word, tail, mult, step = self._issue(m)
+        issued = {"valid": valid, "word": word, "tail": tail, "m": mult, "step": step}
         # s1: the ROM word is being read; s2: it is registered (short block-RAM paths)
-        s1 = self._stage(m, "s1", {"valid": valid, "word": word, "tail": tail, "m": mult, "step": step})
-        s2 = self._stage(m, "s2", {k: v for k, v in s1.items()})
+        s1 = self._stage(m, "s1", issued)
+        s2 = self._stage(m, "s2", s1)
         s2_w = Signal(data.ArrayLayout(signed(self.weight_bits), lanes))
         m.d.sync += s2_w.eq(self.rom_data)
-        # s3: m · W
-        m_width = Shape.cast(self.m_shape).width
-        prod = Signal(data.ArrayLayout(signed(self.weight_bits + m_width + 1), lanes))
-        for p in range(lanes):
-            m.d.sync += prod[p].eq(self._times_m(s2_w[p], s2["m"]))
-        s3 = self._stage(m, "s3", {f: s2[f] for f in ("valid", "word", "tail", "step")})
-        s3["prod"] = prod
-        stages = [s1, s2, s3]
-        if self.step_bits:                           # s4: · g(step)
-            stages.append(self._gain(m, s3))
-        acc_item = stages[-1]
+        stages = [issued, s1, s2]
+        if self._m_kind == "gate":
+            # a 1-bit multiplier is 1 on every event (only spikes are sent): m · W = W
+            s2["prod"] = s2_w
+        else:                                        # s3: m · W
+            m_width = Shape.cast(self.m_shape).width
+            prod = Signal(data.ArrayLayout(signed(self.weight_bits + m_width + 1), lanes))
+            for p in range(lanes):
+                m.d.sync += prod[p].eq(self._times_m(s2_w[p], s2["m"]))
+            s3 = self._stage(m, "s3", {f: s2[f] for f in ("valid", "word", "tail", "step")})
+            s3["prod"] = prod
+            stages.append(s3)
+        if self.step_bits:                           # · g(step)
+            stages.append(self._gain(m, stages[-1]))
         # the accumulator word is read READ_LEAD cycles before it is written back: its address
         # from the stage two before the accumulate stage, its data registered once
-        read_stage = stages[-1 - self.READ_LEAD]
-        m.d.comb += self.acc.raddr.eq(read_stage["word"])
+        m.d.comb += self.acc.raddr.eq(stages[-1 - self.READ_LEAD]["word"])
         old = Signal(data.ArrayLayout(self.acc_shape, lanes))
         m.d.sync += old.eq(self.acc.rdata)
-        self._accumulate(m, acc_item, old)
-        busy = valid
+        self._accumulate(m, stages[-1], old)
+        busy = Const(0)
         for st in stages:
             busy = busy | st["valid"]
         m.d.comb += self.busy.eq(busy)
