@@ -96,21 +96,92 @@ def phase_opts(f):
     f = click.option("--base", type=float, default=None, help="Single-spike: base B > 1.")(f)
     f = click.option("--window", type=int, default=None, help="Single-spike: steps per window.")(f)
     return f
-lanes_opt = click.option("--lanes", default="1", show_default=True,
-                         help="Synapse lanes: one power of two, one per layer (e.g. 2,1), or "
-                              "'auto' (balance the layer engines on calibration data, up to 4).")
+PLACEMENT_CHOICES = {"weights": ("bram|spram|lut|auto", "spram,bram"),
+                     "membranes": ("bram|ff|auto", "bram,ff"), "multipliers": ("dsp|lut|auto", "dsp,lut")}
 
 
-def _lanes(text, qnet=None, dataset="digits"):
-    if text == "auto":
-        from .build import balance_lanes
-        from .data import load_dataset
-        return balance_lanes(qnet, load_dataset(dataset)[0])
+def plan_opts(f):
+    """The hardware plan: lanes by hand, a plan file, or folded for a board."""
+    for name, (choices, example) in reversed(PLACEMENT_CHOICES.items()):
+        f = click.option(f"--{name}", default=None, metavar=choices,
+                         help=f"Where each layer's {name} go: one value or one per layer "
+                              f"(e.g. {example}).")(f)
+    f = click.option("--fold-clock-mhz", type=float, default=None,
+                     help="With --target-latency-us: the clock the fold assumes (default 40 MHz "
+                          "iCE40, 80 MHz ECP5).")(f)
+    f = click.option("--target-latency-us", type=float, default=None,
+                     help="With --fit: the cheapest folded design predicted to meet this latency.")(f)
+    f = click.option("--fit", "fit", default=None, metavar="BOARD",
+                     help="Fold for a board: the lanes and placements that minimise the "
+                          "predicted cycles per image within its budget.")(f)
+    f = click.option("--plan", "plan_file", default=None, type=click.Path(dir_okay=False),
+                     help="A plan.json (lanes and placements per layer).")(f)
+    f = click.option("--lanes", default=None,
+                     help="Synapse lanes: one count for every layer (capped at its channels), one "
+                          "per layer (e.g. 8,2), or 'auto' (balance the layer engines, up to 4). "
+                          "Default: the design's plan.json if there is one, else 1.")(f)
+    return f
+
+
+def _split(name, text, n):
+    vals = [v.strip() for v in text.split(",")]
+    if len(vals) == 1:
+        return vals * n
+    if len(vals) != n:
+        _fail(f"--{name}: got {len(vals)} values for {n} layers")
+    return vals
+
+
+def _calibration_inputs(q, dataset=None):
+    from .data import load_dataset
+    name = dataset or q.calibration.get("dataset", "digits")
     try:
-        vals = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        _fail(f"--lanes: expected integers separated by commas or 'auto', got {text!r}")
-    return vals[0] if len(vals) == 1 else vals
+        x = load_dataset(name)[0]
+        q.quantise_input(x[:1])
+    except (IRError, ValueError) as e:
+        _fail(f"calibration data {name!r} for network {q.name!r}: {e}")
+    return x
+
+
+def _plan(q, lanes=None, plan_file=None, fit=None, target_latency_us=None, fold_clock_mhz=None,
+          weights=None, membranes=None, multipliers=None, design_dir=None, dataset=None):
+    """The :class:`~snnhw.plan.DesignPlan` the plan options ask for, and the fold (or None)."""
+    from .plan import DesignPlan, LayerPlan
+
+    chosen = [n for n, v in (("--lanes", lanes), ("--plan", plan_file), ("--fit", fit)) if v]
+    if len(chosen) > 1:
+        _fail(f"{' and '.join(chosen)} exclude each other: give one way to choose the lanes")
+    if target_latency_us is not None and not fit:
+        _fail("--target-latency-us needs --fit BOARD")
+    if fold_clock_mhz is not None and target_latency_us is None:
+        _fail("--fold-clock-mhz applies only with --target-latency-us")
+    n = len(q.layers)
+    fixed = {name: _split(name, v, n) for name, v in (("weights", weights), ("membranes", membranes),
+                                                       ("multipliers", multipliers)) if v}
+    if fit:
+        from .passes.folding import fold
+        result = fold(q, _calibration_inputs(q, dataset), fit, target_latency_us=target_latency_us,
+                      clock_mhz=fold_clock_mhz, fixed=fixed)
+        return result.best.plan, result
+    if plan_file:
+        plan = DesignPlan.of(q, DesignPlan.load(plan_file))
+    elif lanes == "auto":
+        from .build import balance_lanes
+        plan = DesignPlan.of(q, balance_lanes(q, _calibration_inputs(q, dataset)))
+    elif lanes:
+        try:
+            vals = tuple(int(v) for v in lanes.split(","))
+        except ValueError:
+            _fail(f"--lanes: expected integers separated by commas or 'auto', got {lanes!r}")
+        plan = DesignPlan.of(q, vals[0] if len(vals) == 1 else vals)
+    elif design_dir is not None and (pathlib.Path(design_dir) / "plan.json").is_file():
+        plan = DesignPlan.of(q, DesignPlan.load(pathlib.Path(design_dir) / "plan.json"))
+    else:
+        plan = DesignPlan.of(q, 1)
+    for name, vals in fixed.items():
+        plan = DesignPlan(tuple(LayerPlan(lp.lanes, **{**lp.__dict__, "lanes": lp.lanes, name: v})
+                                for lp, v in zip(plan.layers, vals)))
+    return DesignPlan.of(q, plan), None
 
 
 @main.command()
@@ -140,6 +211,7 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
                                negative_spikes=negative_spikes, max_burst=max_burst, ssc=ssc,
                                refine=refine_thresholds, **opts)
         qnet = convert_net(net, x_tr, cfg, **opts)
+        qnet = qnet.replace(calibration={**qnet.calibration, "dataset": dataset})
         if iat or (iat is None and coding == "adafire"):
             qnet, _ = calibrate_early_exit(qnet, x_tr)
     except IRError as e:
@@ -157,33 +229,47 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
     click.echo(json.dumps({k: round(v, 4) for k, v in acc.items()}))
 
 
+def _design_dir(qnet):
+    p = pathlib.Path(qnet)
+    return p if p.is_dir() else p.parent
+
+
 @main.command()
 @click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
-@lanes_opt
+@plan_opts
 @click.option("-o", "--out", default=None, help="Output directory (default: beside QNET).")
-def build(qnet, lanes, out):
-    """Generate Verilog + manifest.json from a quantised network (file or directory)."""
+def build(qnet, out, **plan_options):
+    """Generate Verilog + manifest.json + plan.json from a quantised network (file or directory)."""
     from .build import build as build_design
 
     try:
         q = _load_qnet(qnet)
-        out = pathlib.Path(out) if out else (pathlib.Path(qnet) if pathlib.Path(qnet).is_dir()
-                                            else pathlib.Path(qnet).parent)
-        res = build_design(q, out, lanes=_lanes(lanes, q))
+        out = pathlib.Path(out) if out else _design_dir(qnet)
+        plan, folded = _plan(q, design_dir=out, **plan_options)
+        res = build_design(q, out, lanes=plan)
+        plan.save(out / "plan.json")
+        if folded is not None:
+            (out / "fold.json").write_text(json.dumps(folded.as_dict(), indent=2) + "\n")
     except IRError as e:
         _fail(str(e))
-    click.echo(f"wrote {res.verilog} and {res.manifest}")
+    for line, lp in zip(plan.describe(), q.layers):
+        click.echo(f"layer {lp.name}: {line}")
+    if folded is not None:
+        best = folded.best
+        click.echo(f"folded for {folded.board}: predicted {best.cycles:.0f} cycles/image, "
+                   f"binding {best.binding} ({folded.stopped_by})")
+    click.echo(f"wrote {res.verilog}, {res.manifest} and {out / 'plan.json'}")
 
 
 @main.command()
 @click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
-@lanes_opt
+@plan_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--images", type=int, default=50, show_default=True, help="Test images to replay.")
 @click.option("--dataset", type=click.Choice(DATASETS), default="digits", show_default=True,
               help="Bundled data set whose test images are replayed (digits_mlp784: digits28).")
 @click.option("--stream", is_flag=True, help="Send the images back to back (layer pipelining).")
-def sim(qnet, lanes, simulator, images, dataset, stream):
+def sim(qnet, simulator, images, dataset, stream, **plan_options):
     """Replay test images on the generated RTL and compare with the golden model."""
     from .build import build as build_design, event_bound, write_vectors
     from .data import load_dataset
@@ -197,8 +283,11 @@ def sim(qnet, lanes, simulator, images, dataset, stream):
         codes = q.quantise_input(load_dataset(dataset)[2][:images])
     except IRError as e:
         _fail(f"--dataset {dataset}: {e}")
-    d = pathlib.Path(qnet) if pathlib.Path(qnet).is_dir() else pathlib.Path(qnet).parent
-    lanes = _lanes(lanes, q, dataset)
+    d = _design_dir(qnet)
+    try:
+        lanes, _ = _plan(q, design_dir=d, dataset=dataset, **plan_options)
+    except IRError as e:
+        _fail(str(e))
     with _Progress(_console()) as prog:
         prog.step("generate Verilog")
         res = build_design(q, d, lanes=lanes)
@@ -241,13 +330,13 @@ class _ClockParam(click.ParamType):
 
 @main.command()
 @click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
-@lanes_opt
+@plan_opts
 @click.option("--board", type=click.Choice(["icebreaker", "ulx3s"]), multiple=True,
               default=("icebreaker", "ulx3s"), show_default=True)
 @click.option("--clock", type=_ClockParam(), default="max", show_default=True,
               help="max: the highest PLL frequency that meets timing; board: the board "
                    "oscillator; a number: the PLL at the highest frequency at or below it (MHz).")
-def synth(qnet, lanes, board, clock):
+def synth(qnet, board, clock, **plan_options):
     """Synthesise, place and route the design (core + UART host link) with YoWASP."""
     from boards.platforms import get_board
     from .hw.accelerator import SNNAccelerator
@@ -255,7 +344,7 @@ def synth(qnet, lanes, board, clock):
 
     try:
         q = _load_qnet(qnet)
-        lanes = _lanes(lanes, q)
+        lanes, _ = _plan(q, design_dir=_design_dir(qnet), **plan_options)
         SNNAccelerator(q, lanes=lanes)   # validate before the long run
         for b in board:
             check_clock(clock, get_board(b))
@@ -285,7 +374,13 @@ def _clock_log(prog):
 @coding_opt
 @steps_opt
 @phase_opts
-@lanes_opt
+@click.option("--lanes", default=None,
+              help="One design for every board: lanes (one count, one per layer, or 'auto'). "
+                   "Default: each board gets the design folded for it.")
+@click.option("--plan", "plan_file", default=None, type=click.Path(dir_okay=False),
+              help="One design for every board, from a plan.json.")
+@click.option("--curve", is_flag=True,
+              help="Also build, replay and synthesise points of the fold's latency-vs-resources path.")
 @quant_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--rtl-images", type=int, default=None, help="Test images on the RTL (default: all).")
@@ -293,11 +388,25 @@ def _clock_log(prog):
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
 def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
-           max_burst, ssc, refine_thresholds, iat, lanes, weight_bits, input_bits, percentile, simulator, rtl_images, board,
-           no_synth, results):
+           max_burst, ssc, refine_thresholds, iat, lanes, plan_file, curve, weight_bits, input_bits,
+           percentile, simulator, rtl_images, board, no_synth, results):
     """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
     from .report import run_report
 
+    if lanes and plan_file:
+        _fail("--lanes and --plan exclude each other: give one way to choose the lanes")
+    if lanes and lanes != "auto":
+        try:
+            vals = tuple(int(v) for v in lanes.split(","))
+        except ValueError:
+            _fail(f"--lanes: expected integers separated by commas or 'auto', got {lanes!r}")
+        lanes = vals[0] if len(vals) == 1 else vals
+    if plan_file:
+        from .plan import DesignPlan
+        try:
+            lanes = DesignPlan.load(plan_file)
+        except IRError as e:
+            _fail(str(e))
     try:
         with _Progress(_console()) as prog:
             r = run_report(model, coding, timesteps=timesteps, window=window, base=base,
@@ -305,7 +414,7 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
                            max_burst=max_burst, ssc=ssc, refine=refine_thresholds, iat=iat,
                            weight_bits=weight_bits,
                            input_bits=input_bits, percentile=percentile,
-                           lanes=lanes if lanes == "auto" else _lanes(lanes),
+                           lanes=lanes, curve=curve,
                            simulator=simulator, rtl_images=rtl_images,
                            boards=() if no_synth else tuple(board), results_dir=results,
                            progress=prog, weights=weights)

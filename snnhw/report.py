@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from . import __version__, golden
-from .build import balance_lanes, build, event_bound, event_bound_per_layer, write_vectors
+from . import report_hw
+from .build import balance_lanes
 from .data import load_dataset
 from .frontend import from_torch
 from . import fixed
@@ -51,10 +52,10 @@ def _accuracy(pred, y):
 def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None, base=None,
                threshold_shift=True, negative_spikes=None, max_burst=None, ssc=True, refine=False,
                iat=None,
-               sweep=DEFAULT_SWEEP, weight_bits=8, input_bits=8, percentile=99.9, lanes=1,
+               sweep=DEFAULT_SWEEP, weight_bits=8, input_bits=8, percentile=99.9, lanes=None,
                simulator="verilator", rtl_images=None, boards=("icebreaker", "ulx3s"),
                results_dir="results", build_root="build", progress=None, weights=None,
-               stream_images=100):
+               stream_images=100, curve=False):
     """Measure one model under one coding; returns the report dict (also written to disk).
 
     Parameters
@@ -74,8 +75,14 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     sweep : tuple of int
         ``T`` values of the rate-coding accuracy table (also the single-spike report's
         rate baseline).
+    lanes : optional
+        ``None`` folds a design for each board (:func:`snnhw.passes.folding.fold`); lanes,
+        ``"auto"`` or a :class:`~snnhw.plan.DesignPlan` give one design for every board.
     rtl_images : int, optional
         Test images replayed on the RTL (default: the whole test set).
+    curve : bool
+        Also build, replay and synthesise points of the fold's path for the first board
+        (``latency_vs_resources``).
     stream_images : int
         Images sent back to back in the streaming (layer-pipelined) run.
     boards : tuple of str
@@ -85,7 +92,6 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     import torch  # noqa: F401  (the frontend needs it)
 
     from .models import load_torch_model
-    from .sim import simulate_rtl
 
     progress = progress or _Quiet()
     if coding not in CODING_CHOICES:
@@ -131,31 +137,22 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     g = golden.run(qnet, x_te)
     ann_macs = int(sum(l.macs for l in qnet.layers))
 
-    if lanes == "auto":
-        lanes = balance_lanes(qnet, x_tr)
     tag = f"{name}-{coding}"
     bdir = pathlib.Path(build_root) / tag
-    progress.step("generate Verilog")
-    qnet.save(bdir / "qnet.json")
-    b = build(qnet, bdir, lanes=lanes)
+    plan_spec = balance_lanes(qnet, x_tr) if lanes == "auto" else lanes
+    progress.step("fold the design for each board" if plan_spec is None else "plan the design")
+    qnet = qnet.replace(calibration={**qnet.calibration, "dataset": dataset})
+    designs, of_board = report_hw.choose_designs(qnet, x_tr, plan_spec, boards)
     n_rtl = len(x_te) if rtl_images is None else min(int(rtl_images), len(x_te))
-    progress.step(f"RTL simulation ({simulator}, {n_rtl} images)")
-    gv = write_vectors(qnet, x_te[:n_rtl], bdir / "vectors.npz")
-    run = simulate_rtl(b.verilog, b.manifest, bdir / "vectors.npz", bdir / f"sim_{simulator}",
-                       simulator=simulator)
-    differ = ((run.potentials != gv.potentials).any(axis=1) | (run.predicted != gv.predicted)
-              | (run.events != gv.events).any(axis=1))
-    n_stream = min(n_rtl, stream_images)
-    progress.step(f"RTL simulation, streamed ({simulator}, {n_stream} images back to back)")
-    gs = write_vectors(qnet, x_te[:n_stream], bdir / "vectors_stream.npz")
-    srun = simulate_rtl(b.verilog, b.manifest, bdir / "vectors_stream.npz",
-                        bdir / f"sim_{simulator}", simulator=simulator, mode="stream")
-    s_differ = ((srun.potentials != gs.potentials).any(axis=1) | (srun.predicted != gs.predicted)
-                | (srun.events != gs.events).any(axis=1))
-    bound = event_bound(qnet, gv, lanes)
-    cycles = run.cycles
-    man = json.loads(b.manifest.read_text())
-
+    measured = {}
+    for key, design in designs.items():
+        sub = bdir if len(designs) == 1 else bdir / key
+        progress.step(f"generate Verilog ({key}: lanes {list(design['plan'].lanes)})")
+        measured[key] = report_hw.measure_design(
+            qnet, design["plan"], x_te[:n_rtl], sub, simulator, stream_images,
+            report_hw.FAMILY.get(key, "ice40" if key == "manual" else "ecp5"), progress)
+    primary = next(iter(designs))
+    main_design = {k: v for k, v in measured[primary].items() if not k.startswith("_")}
     report = {
         "model": name, "coding": coding, "dataset": dataset,
         "split": {"train": int(len(x_tr)), "test": int(len(x_te)),
@@ -166,60 +163,33 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "mean_exit_step": round(float(g.exit_step.mean()), 4),
         "coding_config": {k: v for k, v in vars(cfg).items()},
         "weight_bits": weight_bits, "input_bits": input_bits, "percentile": percentile,
-        "lanes": [layer["lanes"] for layer in man["layers"]],
-        "layers": man["layers"],
-        "rtl_simulator": simulator, "rtl_images": int(run.images),
-        "rtl_mismatches": int(differ.sum()), "rtl_testbench_passed": bool(run.passed),
         "spikes_per_image": round(float(g.spikes.mean()), 2),
         "spike_ops_per_image": round(float(spike_ops(g, qnet).mean()), 2),
         "events_per_stream_per_image": [round(float(v), 2) for v in g.events.mean(axis=0)],
         "synaptic_ops_per_image": round(float(g.synaptic_ops.mean()), 2),
         "ann_macs_per_image": ann_macs,
         "synaptic_ops_vs_ann_macs": round(float(g.synaptic_ops.mean()) / ann_macs, 4),
-        "cycles_per_image": round(float(cycles.mean()), 2),
-        "cycles_per_image_max": int(cycles.max()),
-        "event_bound_cycles": round(float(bound.mean()), 2),
-        "event_bound_cycles_per_layer": [round(float(v), 2) for v in
-                                         event_bound_per_layer(qnet, gv, lanes).mean(axis=0)],
-        "cycles_over_event_bound": round(float(cycles.mean() / bound.mean()), 4),
-        "cycles_over_event_bound_max": round(float((cycles / np.maximum(bound, 1)).max()), 4),
-        "stream_images": int(srun.images), "stream_mismatches": int(s_differ.sum()),
-        "stream_cycles_per_image": round(srun.total_cycles / max(1, srun.images), 2),
-        # the same images one at a time (latency each) vs back to back (total / images)
-        "sequential_cycles_per_image": round(float(run.cycles[:n_stream].mean()), 2),
-        "streaming_throughput_gain": round(float(run.cycles[:n_stream].sum())
-                                           / max(1, srun.total_cycles), 4),
+        "design_for": primary,
+        **main_design,
         "accuracy_vs_timesteps": (rate_rows if coding == "rate" else
                                   burst_rows if burst_family else None),
         **({"rate_accuracy_vs_timesteps": rate_rows} if burst_family else {}),
         **extra,
-        "verilog_sha256": man["verilog_sha256"],
+        "folding": {key: d["fold"].as_dict() for key, d in designs.items() if d["fold"] is not None},
         "boards": {},
     }
     for board in boards:
-        from .synth import synthesize
-        from .hw.accelerator import SNNAccelerator
-
-        progress.step(f"synthesise for {board}")
-        res = synthesize(lambda: SNNAccelerator(qnet, lanes=lanes), board, bdir / f"synth_{board}",
-                         clock="max")
-        res = {k: v for k, v in res.items() if k not in ("yosys", "utilization", "build_dir", "bitstream")}
-        cyc = report["cycles_per_image"]
-        if res.get("fmax_mhz") is not None:
-            res["fmax_mhz"] = round(res["fmax_mhz"], 2)
-        # latency at the achieved Fmax (the issue's definition), at the board's oscillator and
-        # at the clock the bitstream runs at (the PLL's, highest that met timing)
-        res["latency_us"] = round(cyc / res["fmax_mhz"], 2) if res.get("fmax_mhz") else None
-        res["latency_us_at_board_clock"] = round(cyc / res["board_clock_mhz"], 2)
-        res["latency_us_at_clock"] = round(cyc / res["clock_mhz"], 2)
-        res["images_per_second_at_clock"] = round(res["clock_mhz"] * 1e6 / cyc, 1)
-        if res.get("fmax_mhz"):
-            res["images_per_second_sequential"] = round(res["fmax_mhz"] * 1e6 / cyc, 1)
-            res["images_per_second_streaming"] = round(
-                res["fmax_mhz"] * 1e6 / report["stream_cycles_per_image"], 1)
-        rom = [mm for mm in res.get("memories", []) if mm["name"].endswith(".rom.mem")]
-        res["weight_roms_in_bram"] = bool(rom) and all(mm["mapped"] == "bram" for mm in rom)
-        report["boards"][board] = res
+        key = of_board[board]
+        sub = bdir if len(designs) == 1 else bdir / key
+        report["boards"][board] = report_hw.board_section(qnet, designs[key]["plan"], board, sub,
+                                                          measured[key], progress)
+    if curve and boards:
+        board = boards[0]
+        fold_result = designs[of_board[board]]["fold"]
+        if fold_result is not None:
+            progress.step(f"latency vs resources on {board}: the fold's path")
+            report["latency_vs_resources"] = {"board": board, "points": report_hw.latency_curve(
+                qnet, fold_result, x_te[:n_rtl], bdir / "curve", board, simulator, progress=progress)}
     report["environment"] = {"snnhw": __version__, "python": _platform.python_version(),
                              "machine": _platform.machine(), "seconds": round(time.time() - t_start, 1)}
     out = pathlib.Path(results_dir)
@@ -442,9 +412,10 @@ def write_markdown(r):
     for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator",
                 "mean_exit_step", "rtl_images", "rtl_mismatches", "spikes_per_image",
                 "synaptic_ops_per_image", "spike_ops_per_image", "ann_macs_per_image", "synaptic_ops_vs_ann_macs", "cycles_per_image",
-                "event_bound_cycles", "cycles_over_event_bound", "stream_images", "stream_mismatches",
+                "predicted_cycles_per_image", "event_bound_cycles", "cycles_over_event_bound",
+                "bram_bound_cycles", "cycles_over_bram_bound", "stream_images", "stream_mismatches",
                 "stream_cycles_per_image", "sequential_cycles_per_image", "streaming_throughput_gain"):
-        lines.append(f"| `{key}` | {r[key]} |")
+        lines.append(f"| `{key}` | {r.get(key)} |")
     rate_rows = r.get("rate_accuracy_vs_timesteps") or r.get("accuracy_vs_timesteps") or []
     if r["coding"] in ("burst", "adafire"):
         lines += _burst_markdown(r)
@@ -467,21 +438,61 @@ def write_markdown(r):
     for row in rate_rows:
         lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
                      f"{row['synaptic_ops_per_image']} | {row['synaptic_ops_input_every_step']} |")
+    lines += _hardware_markdown(r)
+    return "\n".join(lines) + "\n"
+
+
+def _hardware_markdown(r):
+    """The design, the fold, synthesis per board and per layer, and the latency curve."""
+    lines = ["", f"## Design ({r['design_for']})", "",
+             "| layer | in | out | lanes | weights | membranes | multipliers | acc bits | threshold |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for l in r["layers"]:
+        lines.append(f"| {l['name']} | {l['n_in']} | {l['n_out']} | {l['lanes']} | {l.get('weights')} | "
+                     f"{l.get('membranes')} | {l.get('multipliers')} | {l['acc_bits']} | {l['threshold']} |")
+    for key, f in r.get("folding", {}).items():
+        best = f["best"]
+        lines += ["", f"Folded for {f['board']}: lanes {best['lanes']}, predicted "
+                  f"{best['predicted_cycles_per_image']} cycles/image; binding resource "
+                  f"{best['binding_resource']} ({f['stopped_by']}); "
+                  f"{len(f['path'])} points on the path."]
     if r["boards"]:
-        lines += ["", "## Synthesis (YoWASP Yosys + nextpnr, core + UART host link)", "",
-                  "| board | device | LUT | FF | BRAM | DSP | Fmax MHz | latency µs (at Fmax) | "
-                  "clock MHz (source) | latency µs (at clock) | timing met | "
-                  "weight ROMs in BRAM | fits |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "## Synthesis (YoWASP Yosys + nextpnr, core + board top)", "",
+                  "| board | device | LUT | FF | logic cells (predicted) | BRAM (pred.) | SPRAM | DSP | "
+                  "Fmax MHz | clock MHz (source) | latency µs at clock | cycles/image | timing met | fits |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, b in r["boards"].items():
+            pred = b.get("predicted", {})
             clock = (f"{round(b['clock_mhz'], 3)} ({b['clock_source']})" if "clock_source" in b
                      else b.get("clock_mhz"))
-            lines.append(f"| {name} | {b.get('device')} | {b.get('lut')}/{b.get('lut_available')} | "
-                         f"{b.get('ff')}/{b.get('ff_available')} | {b.get('bram')}/{b.get('bram_available')} | "
-                         f"{b.get('dsp')}/{b.get('dsp_available')} | {b.get('fmax_mhz')} | "
-                         f"{b.get('latency_us')} | {clock} | {b.get('latency_us_at_clock')} | "
-                         f"{b.get('timing_met')} | {b.get('weight_roms_in_bram')} | {b.get('fits')} |")
-    lines += ["", "Layers:", "", "| layer | in | out | lanes | acc bits | threshold |", "|---|---|---|---|---|---|"]
-    for l in r["layers"]:
-        lines.append(f"| {l['name']} | {l['n_in']} | {l['n_out']} | {l['lanes']} | {l['acc_bits']} | {l['threshold']} |")
-    return "\n".join(lines) + "\n"
+            lines.append(f"| {name} | {b.get('device')} | {b.get('lut')} | {b.get('ff')} | "
+                         f"{b.get('logic_cells')}/{b.get('logic_cells_available')} ({pred.get('logic_cells')}) | "
+                         f"{b.get('bram')}/{b.get('bram_available')} ({pred.get('bram')}) | "
+                         f"{b.get('spram')} | {b.get('dsp')}/{b.get('dsp_available')} | {b.get('fmax_mhz')} | "
+                         f"{clock} | {b.get('latency_us_at_clock')} | {b['design']['cycles_per_image']} | "
+                         f"{b.get('timing_met')} | {b.get('fits')} |")
+        for name, b in r["boards"].items():
+            if not b.get("layers"):
+                continue
+            lines += ["", f"Per layer on {name}, predicted / synthesised (each engine by Yosys on its own):", "",
+                      "| layer | lanes | weights | membranes | multipliers | LUT | FF | carry | BRAM | SPRAM | DSP |",
+                      "|---|---|---|---|---|---|---|---|---|---|---|"]
+            for row in b["layers"]:
+                p, s_ = row["predicted"], row["synthesised"] or {}
+                cells = " | ".join(f"{p[f]} / {s_.get(f)}" for f in ("lut", "ff", "carry", "bram", "spram", "dsp"))
+                lines.append(f"| {row['layer']} | {row['lanes']} | {row['weights']} | {row['membranes']} | "
+                             f"{row['multipliers']} | {cells} |")
+    curve = r.get("latency_vs_resources")
+    if curve:
+        lines += ["", f"## Latency vs resources on {curve['board']} (the fold's path)", "",
+                  "| lanes | predicted cycles | measured cycles | predicted LC / BRAM / DSP | "
+                  "synthesised LC / BRAM / DSP | clock MHz | latency µs at clock |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in curve["points"]:
+            pr, sy = p["predicted_resources"], p.get("synthesised") or {}
+            lines.append(f"| {p['lanes']} | {p['predicted_cycles_per_image']} | "
+                         f"{p.get('measured_cycles_per_image', '')} | "
+                         f"{pr['logic_cells']} / {pr['bram']} / {pr['dsp']} | "
+                         + (f"{sy.get('logic_cells')} / {sy.get('bram')} / {sy.get('dsp')} | "
+                            f"{sy.get('clock_mhz')} | {sy.get('latency_us_at_clock')} |" if sy else "| | |"))
+    return lines

@@ -17,13 +17,29 @@ from .result import ResultBuffer
 from .rom import LOAD_WORD_BITS
 from .stream import RegFIFO
 
-__all__ = ["SNNAccelerator", "normalise_lanes", "readout_map"]
+__all__ = ["SNNAccelerator", "normalise_lanes", "readout_map", "event_shapes"]
 
 
 def normalise_lanes(qnet, lanes):
     """Per-layer lane counts from an int, a sequence or a :class:`~snnhw.plan.DesignPlan`;
     raises :class:`IRError` on bad values."""
     return DesignPlan.of(qnet, lanes).lanes
+
+
+def event_shapes(qnet):
+    """Per layer, the shape of the multiplier of the events it receives (its synapse's
+    ``m``), without building the hardware."""
+    from .scan import event_m_shape
+
+    single = qnet.coding.kind == "single_spike"
+    unit = input_unit_for(qnet)
+    unit._MustUse__silence = True
+    shapes = [unit.m_shape]
+    for k, layer in enumerate(qnet.layers[:-1]):
+        fu = fire_unit_for(layer, qnet.coding, k)
+        fu._MustUse__silence = True
+        shapes.append(event_m_shape(layer, fu.m_shape, single))
+    return shapes
 
 
 def readout_map(qnet):

@@ -10,7 +10,17 @@ from .. import fixed
 from .rom import BiasROM
 from .stream import MemPort, event_layout
 
-__all__ = ["ScanOrder", "NeuronScanner"]
+__all__ = ["ScanOrder", "NeuronScanner", "event_m_shape"]
+
+
+def event_m_shape(layer, fire_m_shape, single_spike):
+    """Shape of the multiplier of the events ``layer`` sends: its fire unit's, or a window's
+    summed spikes under average pooling (rate and burst codings)."""
+    m_shape = Shape.cast(fire_m_shape)
+    if layer.pool is not None and layer.pool[0] == "avg" and not single_spike:
+        m_max = (1 << m_shape.width) - 1                     # rate and burst spikes are unsigned
+        return unsigned(fixed.unsigned_width(layer.pool_area * m_max))
+    return m_shape
 
 
 class ScanOrder(wiring.Component):
@@ -143,13 +153,10 @@ class NeuronScanner(wiring.Component):
         self.single_spike = single_spike
         self.window_steps = (1 << fire_unit.step_bits) - 1 if fire_unit.step_bits else 0
         acc = signed(fire_unit.acc_bits)
-        m_shape = Shape.cast(fire_unit.m_shape)
-        m_max = (1 << m_shape.width) - 1                     # rate and burst spikes are unsigned
-        if self.pool == "avg" and not single_spike:          # a window's summed spikes
-            m_shape = unsigned(fixed.unsigned_width(layer.pool_area * m_max))
-        self.m_shape = m_shape
+        self.m_shape = m_shape = event_m_shape(layer, fire_unit.m_shape, single_spike)
         self.lipool = self.pool == "max" and not single_spike
-        if self.lipool:
+        if self.lipool:                  # the cumulative count of rate / burst spikes (unsigned)
+            m_max = (1 << Shape.cast(fire_unit.m_shape).width) - 1
             self.count_shape = unsigned(fixed.unsigned_width(steps * m_max))
         members = {
             "start": In(1),

@@ -10,7 +10,21 @@ from .. import fixed
 from .arith import multiply, times_constant
 from .stream import MemPort
 
-__all__ = ["SynapsePipeline"]
+__all__ = ["SynapsePipeline", "multiplier_kind", "pipeline_latency"]
+
+
+def multiplier_kind(m_shape):
+    """How ``m · W`` is built for events with multipliers of ``m_shape``: ``"gate"`` (1 bit,
+    always 1: nothing to do), ``"sign"`` (±1: a negation), ``"multiply"``."""
+    m_sh = Shape.cast(m_shape)
+    if m_sh.width == 1 and not m_sh.signed:
+        return "gate"
+    return "sign" if m_sh.width == 2 and m_sh.signed else "multiply"
+
+
+def pipeline_latency(m_shape, gains):
+    """Stages of a :class:`SynapsePipeline` after its issue stage (see its ``latency``)."""
+    return 2 + (multiplier_kind(m_shape) != "gate") + bool(gains)
 
 
 class SynapsePipeline(wiring.Component):
@@ -58,13 +72,11 @@ class SynapsePipeline(wiring.Component):
         self.weight_bits = weight_bits
         self.gains = None if gains is None else [int(g) for g in gains]
         self.step_bits = 0 if gains is None else fixed.unsigned_width(len(self.gains))
-        m_sh = Shape.cast(m_shape)
-        self._m_kind = ("gate" if m_sh.width == 1 and not m_sh.signed else
-                        "sign" if m_sh.width == 2 and m_sh.signed else "multiply")
+        self._m_kind = multiplier_kind(m_shape)
         self._shift = gains is not None and all(g > 0 and g & (g - 1) == 0 for g in self.gains)
         #: Pipeline stages after the issue stage: ROM read, ROM register, the multiply (not
         #: for a 1-bit ``m``), the step gain (only with ``gains``); the last one accumulates.
-        self.latency = 2 + (self._m_kind != "gate") + (gains is not None)
+        self.latency = pipeline_latency(m_shape, gains is not None)
         self.multiplier_placement = multipliers
         #: Multipliers wider than a gate or a negation (``lanes`` per kind).
         self.multipliers = self.lanes * ((self._m_kind == "multiply")
