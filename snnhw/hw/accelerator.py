@@ -213,10 +213,15 @@ class SNNAccelerator(wiring.Component):
             m.d.comb += [first.decision_valid.eq(last.decision_valid),
                          first.decision_exit.eq(last.decision_exit)]
 
-        # the output layer's scans fill the result buffer; a finished image commits its slot
+        # the output layer's scans fill the result buffer; a finished image commits its slot.
+        # Its cycle count is `now − stamp`, computed from registers one cycle ahead (a 32-bit
+        # subtraction behind the timestamp queue's multiplexer was the critical path): the
+        # oldest image's stamp is stable long before it commits.
+        stamp_q, now1, elapsed = Signal(32), Signal(32, init=1), Signal(32)
+        m.d.sync += [stamp_q.eq(stamps.r_data), now1.eq(now1 + 1), elapsed.eq(now1 - stamp_q)]
         m.d.comb += [res.clear.eq(last.scan_start), res.valid.eq(last.value_valid),
                      res.value.eq(last.value), res.commit.eq(last.finished),
-                     res.steps.eq(last.steps_done), res.cycles.eq(now - stamps.r_data),
+                     res.steps.eq(last.steps_done), res.cycles.eq(elapsed),
                      last.can_fill.eq(res.can_fill), stamps.r_en.eq(last.finished)]
 
         # `done` falls at the edge that samples `ack`; dropping the result follows from a

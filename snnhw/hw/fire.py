@@ -24,7 +24,13 @@ class FireUnit(wiring.Component):
     m : Out(m_shape)                its multiplier
     step : Out(step_bits)           its spike step (only when ``step_bits`` > 0)
     v_next : Out(signed(acc_bits))  membrane after the reset
+
+    A unit of :attr:`latency` ``L`` gives ``fire``, ``m``, ``step`` and ``v_next`` of the ``v`` it
+    was given ``L`` cycles before (the scanner delays the neuron's place to match).
     """
+    #: Cycles from ``v`` to the outputs.
+    latency = 0
+
     def __init__(self, acc_bits, m_shape, step_bits=0):
         self.acc_bits, self.m_shape, self.step_bits = acc_bits, m_shape, step_bits
         members = {
@@ -84,32 +90,38 @@ class BurstFireUnit(FireUnit):
 
 
 class SingleSpikeFireUnit(FireUnit):
-    """Single-spike phase coding (methods.md §5): fire at the first step ``k`` with
+    """Single-spike phase coding (``docs/semantics.md`` §3): fire at the first step ``k`` with
     ``v ≥ lvl(k)`` (``m = +1``) or, with negative spikes, ``v ≤ −lvl(k)`` (``m = −1``).
 
     ``levels`` is :func:`snnhw.fixed.phase_levels` of the layer; one comparator per step.
-    The membrane is kept (each image starts from a cleared membrane).
+    The membrane is kept (each image starts from a cleared membrane). With ``latency`` 1 the
+    comparisons are registered before the step is encoded (the scanner's units: the
+    comparators' carry chains and the encoder are then in different cycles).
     """
-    def __init__(self, acc_bits, levels, negative_spikes):
+    def __init__(self, acc_bits, levels, negative_spikes, latency=0):
         self.levels = [int(v) for v in levels]
         self.negative = negative_spikes
+        self.latency = int(latency)
         super().__init__(acc_bits, signed(2) if negative_spikes else unsigned(1),
                          step_bits=fixed.unsigned_width(len(self.levels)))
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += self.v_next.eq(self.v)
         w = len(self.levels)
         # Levels never increase with k, so the comparator outputs are a thermometer code:
         # the first true one is where it differs from its predecessor (one-hot), and the step
         # is an OR of constants — a shallow tree instead of a W-deep priority chain.
-        ge = Cat(self.v >= lv for lv in self.levels)
-        le = Cat(self.v <= -lv for lv in self.levels) if self.negative else Const(0, w)
+        ge, le = Signal(w), Signal(w)
+        v_out = Signal.like(self.v)
+        domain = m.d.sync if self.latency else m.d.comb
+        domain += [ge.eq(Cat(self.v >= lv for lv in self.levels)), v_out.eq(self.v)]
+        if self.negative:
+            domain += le.eq(Cat(self.v <= -lv for lv in self.levels))
         hot = (ge & ~(ge << 1)[:w]) | (le & ~(le << 1)[:w])
         step = 0
         for k in range(1, w + 1):
             step = step | Mux(hot[k - 1], k, 0)
-        m.d.comb += [self.fire.eq(ge[w - 1] | le[w - 1]), self.step.eq(step)]
+        m.d.comb += [self.fire.eq(ge[w - 1] | le[w - 1]), self.step.eq(step), self.v_next.eq(v_out)]
         m.d.comb += self.m.eq(Mux(le[w - 1], -1, 1) if self.negative else ge[w - 1])
         return m
 
@@ -150,7 +162,7 @@ def fire_unit_for(layer, coding, index=0):
     if coding.kind == "single_spike":
         rules = coding_rules(coding)
         return SingleSpikeFireUnit(layer.acc_bits, rules.levels(layer.threshold, coding),
-                                   coding.negative_spikes)
+                                   coding.negative_spikes, latency=1)
     raise NotImplementedError(f"no fire unit for coding {coding.kind!r}")
 
 

@@ -214,8 +214,20 @@ class NeuronScanner(wiring.Component):
             s2_sent = Signal(self.count_shape)
             m.d.sync += [s2_cnt.eq(self.cnt.rdata[s1["lane"]]), s2_sent.eq(self.sent.rdata[0])]
 
-        # stage 2: fire and write back
-        m.d.comb += [fire.v.eq(s2_v), self.v.waddr.eq(s2["word"]),
+        # stage 2: fire (a fire unit of latency L answers L cycles later: the neuron's place
+        # waits for it) and write back
+        m.d.comb += fire.v.eq(s2_v)
+        stage_valids = [s1_valid, s2_valid]
+        for d in range(fire.latency):
+            nxt_valid, nxt = Signal(name=f"s2d{d}_valid"), place(f"s2d{d}")
+            m.d.sync += [nxt_valid.eq(s2_valid)] + [nxt[n].eq(s2[n]) for n in nxt]
+            if self.lipool:
+                nxt_cnt, nxt_sent = Signal(self.count_shape), Signal(self.count_shape)
+                m.d.sync += [nxt_cnt.eq(s2_cnt), nxt_sent.eq(s2_sent)]
+                s2_cnt, s2_sent = nxt_cnt, nxt_sent
+            s2_valid, s2 = nxt_valid, nxt
+            stage_valids.append(s2_valid)
+        m.d.comb += [self.v.waddr.eq(s2["word"]),
                      self.value_valid.eq(s2_valid), self.value.eq(fire.v_next)]
         for p in range(lanes):
             m.d.comb += [self.v.wdata[p].eq(fire.v_next), self.v.we[p].eq(s2_valid & (s2["lane"] == p))]
@@ -271,7 +283,10 @@ class NeuronScanner(wiring.Component):
             m.d.sync += pending_last.eq(1)
         with m.If(self.finish):
             m.d.sync += pending_final.eq(1)
-        drained = ~running & ~s1_valid & ~s2_valid & ~s3_valid
+        in_flight = running | s3_valid
+        for v in stage_valids:
+            in_flight = in_flight | v
+        drained = ~in_flight
         send_last = pending_last & drained & self.out_room
         send_final = pending_final & ~pending_last & drained & self.out_room
         with m.If(send_last):
@@ -291,6 +306,6 @@ class NeuronScanner(wiring.Component):
                 m.d.sync += payload.step.eq(ev_step)
         with m.Elif(send_last | send_final):
             m.d.sync += [self.out.valid.eq(1), payload.last.eq(1), payload.final.eq(send_final)]
-        m.d.comb += self.busy.eq(running | s1_valid | s2_valid | s3_valid | pending_last
+        m.d.comb += self.busy.eq(in_flight | pending_last
                                  | pending_final | self.out.valid)
         return m
