@@ -95,6 +95,10 @@ def phase_opts(f):
     f = click.option("--base", type=float, default=None, help="Single-spike: base B > 1.")(f)
     f = click.option("--window", type=int, default=None, help="Single-spike: steps per window.")(f)
     return f
+harness_opt = click.option("--harness", type=click.Choice(["fast", "cocotb"]), default="fast",
+                           show_default=True,
+                           help="RTL harness: the simulator runs the host protocol free (fast) "
+                                "or under cocotb; both measure the same numbers.")
 lanes_opt = click.option("--lanes", default="1", show_default=True,
                          help="Synapse lanes: one power of two, one per layer (e.g. 2,1), or "
                               "'auto' (balance the layer engines on calibration data, up to 4).")
@@ -178,10 +182,11 @@ def build(qnet, lanes, out):
 @click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
 @lanes_opt
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
+@harness_opt
 @click.option("--images", type=int, default=50, show_default=True, help="Test images to replay.")
 @click.option("--dataset", default="digits", show_default=True)
 @click.option("--stream", is_flag=True, help="Send the images back to back (layer pipelining).")
-def sim(qnet, lanes, simulator, images, dataset, stream):
+def sim(qnet, lanes, simulator, harness, images, dataset, stream):
     """Replay test images on the generated RTL and compare with the golden model."""
     from .build import build as build_design, event_bound, write_vectors
     from .data import load_dataset
@@ -198,11 +203,11 @@ def sim(qnet, lanes, simulator, images, dataset, stream):
         res = build_design(q, d, lanes=lanes)
         _, _, x_te, _ = load_dataset(dataset)
         g = write_vectors(q, x_te[:images], d / "vectors.npz")
-        prog.step(f"simulate {images} images on {simulator}")
+        prog.step(f"simulate {images} images on {simulator} ({harness} harness)")
         run = simulate_rtl(res.verilog, res.manifest, d / "vectors.npz", d / f"sim_{simulator}",
-                           simulator, mode="stream" if stream else "sequential")
+                           simulator, mode="stream" if stream else "sequential", harness=harness)
     bound = event_bound(q, g, lanes)
-    click.echo(json.dumps({"simulator": simulator, "rtl_images": run.images,
+    click.echo(json.dumps({"simulator": simulator, "harness": harness, "rtl_images": run.images,
                            "rtl_mismatches": len(run.mismatches), "passed": run.passed,
                            "mode": run.mode, "total_cycles": run.total_cycles,
                            # streamed: throughput (total / images); each image's own latency
@@ -249,12 +254,14 @@ def synth(qnet, lanes, board):
 @lanes_opt
 @quant_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
+@harness_opt
 @click.option("--rtl-images", type=int, default=None, help="Test images on the RTL (default: all).")
 @click.option("--board", multiple=True, default=("icebreaker", "ulx3s"), show_default=True)
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
 def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
-           max_burst, ssc, refine_thresholds, iat, lanes, weight_bits, input_bits, percentile, simulator, rtl_images, board,
+           max_burst, ssc, refine_thresholds, iat, lanes, weight_bits, input_bits, percentile, simulator, harness,
+           rtl_images, board,
            no_synth, results):
     """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
     from .report import run_report
@@ -267,7 +274,7 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
                            weight_bits=weight_bits,
                            input_bits=input_bits, percentile=percentile,
                            lanes=lanes if lanes == "auto" else _lanes(lanes),
-                           simulator=simulator, rtl_images=rtl_images,
+                           simulator=simulator, harness=harness, rtl_images=rtl_images,
                            boards=() if no_synth else tuple(board), results_dir=results,
                            progress=prog, weights=weights)
     except IRError as e:

@@ -52,7 +52,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
                threshold_shift=True, negative_spikes=None, max_burst=None, ssc=True, refine=False,
                iat=None,
                sweep=DEFAULT_SWEEP, weight_bits=8, input_bits=8, percentile=99.9, lanes=1,
-               simulator="verilator", rtl_images=None, boards=("icebreaker", "ulx3s"),
+               simulator="verilator", harness="fast", rtl_images=None, boards=("icebreaker", "ulx3s"),
                results_dir="results", build_root="build", progress=None, weights=None,
                stream_images=100):
     """Measure one model under one coding; returns the report dict (also written to disk).
@@ -74,6 +74,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     sweep : tuple of int
         ``T`` values of the rate-coding accuracy table (also the single-spike report's
         rate baseline).
+    simulator, harness : RTL simulator and harness (:func:`snnhw.sim.simulate_rtl`)
     rtl_images : int, optional
         Test images replayed on the RTL (default: the whole test set).
     stream_images : int
@@ -139,17 +140,18 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     qnet.save(bdir / "qnet.json")
     b = build(qnet, bdir, lanes=lanes)
     n_rtl = len(x_te) if rtl_images is None else min(int(rtl_images), len(x_te))
-    progress.step(f"RTL simulation ({simulator}, {n_rtl} images)")
+    progress.step(f"RTL simulation ({simulator}, {harness} harness, {n_rtl} images)")
     gv = write_vectors(qnet, x_te[:n_rtl], bdir / "vectors.npz")
     run = simulate_rtl(b.verilog, b.manifest, bdir / "vectors.npz", bdir / f"sim_{simulator}",
-                       simulator=simulator)
+                       simulator=simulator, harness=harness)
     differ = ((run.potentials != gv.potentials).any(axis=1) | (run.predicted != gv.predicted)
               | (run.events != gv.events).any(axis=1))
     n_stream = min(n_rtl, stream_images)
     progress.step(f"RTL simulation, streamed ({simulator}, {n_stream} images back to back)")
     gs = write_vectors(qnet, x_te[:n_stream], bdir / "vectors_stream.npz")
     srun = simulate_rtl(b.verilog, b.manifest, bdir / "vectors_stream.npz",
-                        bdir / f"sim_{simulator}", simulator=simulator, mode="stream")
+                        bdir / f"sim_{simulator}", simulator=simulator, mode="stream",
+                        harness=harness)
     s_differ = ((srun.potentials != gs.potentials).any(axis=1) | (srun.predicted != gs.predicted)
                 | (srun.events != gs.events).any(axis=1))
     bound = event_bound(qnet, gv, lanes)
@@ -168,7 +170,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "weight_bits": weight_bits, "input_bits": input_bits, "percentile": percentile,
         "lanes": [layer["lanes"] for layer in man["layers"]],
         "layers": man["layers"],
-        "rtl_simulator": simulator, "rtl_images": int(run.images),
+        "rtl_simulator": simulator, "rtl_harness": harness, "rtl_images": int(run.images),
         "rtl_mismatches": int(differ.sum()), "rtl_testbench_passed": bool(run.passed),
         "spikes_per_image": round(float(g.spikes.mean()), 2),
         "spike_ops_per_image": round(float(spike_ops(g, qnet).mean()), 2),
@@ -435,7 +437,7 @@ def write_markdown(r):
              f"Data: {r['dataset']} ({r['split']['train']} train / {r['split']['test']} test, "
              f"`{r['split']['rule']}`).", "",
              "| metric | value |", "|---|---|"]
-    for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator",
+    for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator", "rtl_harness",
                 "mean_exit_step", "rtl_images", "rtl_mismatches", "spikes_per_image",
                 "synaptic_ops_per_image", "spike_ops_per_image", "ann_macs_per_image", "synaptic_ops_vs_ann_macs", "cycles_per_image",
                 "event_bound_cycles", "cycles_over_event_bound", "stream_images", "stream_mismatches",
