@@ -17,7 +17,8 @@ LOAD_BITS = 16
 
 class FakeCore(wiring.Component):
     """Takes ``load_words`` 16-bit weights after reset (``in_ready`` stays low until all have
-    arrived), then images of ``n_inputs`` codes; an image's result is ready a data-dependent
+    arrived), then images of ``n_inputs`` codes (``in_ready`` low one cycle in four); an
+    image's result is ready a data-dependent
     number of cycles after its last code, and the next image is accepted while a result
     waits for its ``ack`` (one result slot). :func:`reference` gives the results.
 
@@ -60,7 +61,8 @@ class FakeCore(wiring.Component):
 
         with m.FSM():
             with m.State("RECEIVE"):
-                m.d.comb += self.in_ready.eq(loaded == self.load_words)
+                # stalls one cycle in four, so the host's handshake timing shows
+                m.d.comb += self.in_ready.eq((loaded == self.load_words) & (now[:2] != 3))
                 with m.If(self.in_valid & self.in_ready):
                     first = index == 0
                     product = self.in_data * weights[index % self.load_words]

@@ -1,13 +1,14 @@
 """The free-running harness: the simulator runs the whole host protocol, Python compares after.
 
-Verilator runs the C++ driver ``fast_driver.cpp`` (``verilator --cc --exe --build``, no cocotb,
-no VPI), Icarus the testbench ``fast_tb.v``; both replay the protocol of ``tb.py`` cycle for
+Verilator runs the C++ driver ``fast_driver.cpp`` (``verilator --cc --exe``, then its makefile;
+no cocotb, no VPI), Icarus the testbench ``fast_tb.v``; both replay the protocol of ``tb.py`` cycle for
 cycle (sequential or streamed images, the readout pattern, the optional weight load), so every
 measured number equals the cocotb harness's. The compiled simulator is cached by a hash of
 everything it depends on (:mod:`snnhw.sim.cache`).
 """
 
 import functools
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -30,10 +31,9 @@ TESTBENCH = HERE / "fast_tb.v"
 
 #: Verilator's options (no timing, tracing or coverage: none are needed).
 VERILATOR_FLAGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "--no-timing")
-#: C++ build of the Verilated model: one translation unit (no precompiled headers, which
-#: cost more than they save on a model of a few files) at -O1, which ran digits_cnn 3.3×
-#: faster than -O0 and as fast as -O2, -O3 and Verilator's default -Os, building faster
-#: (measured with scripts/bench_fastsim.py; see the README).
+#: C++ build of the Verilated model: one translation unit (precompiled headers cost more than
+#: they save on a model of a few files) at -O1. digits_cnn, build + 450 images: -O1 4.0 + 5.4 s,
+#: -O0 3.4 + 17.4 s, -O2 6.2 + 5.0 s, Verilator's default -Os 4.7 + 5.7 s (scripts/bench_fastsim.py).
 VERILATOR_MAKE_VARS = ("VM_PARALLEL_BUILDS=0", "OPT_FAST=-O1", "OPT_SLOW=-O1", "OPT_GLOBAL=-O1")
 #: Parallel compile jobs (the driver and the model compile side by side).
 VERILATOR_JOBS = 2
@@ -69,6 +69,10 @@ def _tool_version(simulator):
                        first_line([os.environ.get("CXX", "c++"), "--version"])])
 
 
+def _sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _addr_bits(depth):
     return max(1, (max(2, depth) - 1).bit_length())
 
@@ -78,8 +82,8 @@ def _build_parts(simulator, verilog_text, man, capacity):
     source = DRIVER if simulator == "verilator" else TESTBENCH
     load_port = has_load_port(verilog_text, man["top"], man.get("load_words", 0))
     parts = {"simulator": simulator, "version": _tool_version(simulator),
-             "verilog": verilog_text, "harness": source.read_text(), "top": man["top"],
-             "load_port": load_port}
+             "verilog_sha256": _sha256(verilog_text), "harness_sha256": _sha256(source.read_text()),
+             "top": man["top"], "load_port": load_port}
     if simulator == "verilator":
         parts["flags"] = list(VERILATOR_FLAGS) + list(VERILATOR_MAKE_VARS)
     else:

@@ -1,7 +1,7 @@
 // Free-running Verilator driver of the snnhw accelerator (docs/semantics.md, "Ports and
 // readout map"): the host protocol of snnhw/sim/tb.py, cycle for cycle, without cocotb.
 //
-// Built by snnhw/sim/fast.py with `verilator --cc --exe --build --prefix Vdut`; run as
+// Built by snnhw/sim/fast.py (`verilator --cc --exe --prefix Vdut`, then make); run as
 //
 //   sim +inputs=F +results=F +images=N +n_inputs=N +depth=D +stream=0|1 +max_cycles=N
 //       [+load=F +load_words=N]
