@@ -94,6 +94,26 @@ def test_timeout_names_the_image(harness, simulator, tmp_path):
                      max_cycles=10)
 
 
+def test_timeout_boundary_as_cocotb(tmp_path):
+    """At the edge where ``max_cycles`` runs out and ``done`` rises together, both harnesses
+    time out (cocotb's timer trigger fires first); one cycle more passes in both."""
+    codes = np.array([[0, 1, 2, 3, 4], [15, 1, 2, 3, 4]])
+    verilog, manifest, vectors = write_fake_design(tmp_path / "design", codes, [1, 2, 3, 4, 5, 6, 7])
+
+    def outcome(harness, simulator, max_cycles):
+        try:
+            simulate_rtl(verilog, manifest, vectors, tmp_path / f"{simulator}-{harness}",
+                         simulator, harness=harness, max_cycles=max_cycles)
+        except RuntimeError as e:
+            return str(e)
+        return "ok"
+
+    outcomes = {m: {outcome(h, s, m).replace(s, "sim") for h, s in ERROR_CASES}
+                for m in range(15, 20)}
+    assert all(len(o) == 1 for o in outcomes.values()), outcomes
+    assert {"ok"} in outcomes.values() and outcomes[15] == {"sim: image 1: no result within 15 cycles"}
+
+
 @pytest.mark.parametrize("harness, simulator", ERROR_CASES)
 def test_core_waits_for_its_weights(harness, simulator, tmp_path):
     """A manifest without load words leaves the fake core's in_ready low: a clear timeout."""

@@ -179,16 +179,20 @@ struct Consumer {
         switch (state) {
             case CHECK:
                 if (complete() || sent <= image) return;
-                if (!waiting) { waiting = true; wait_from = now; }
+                if (!waiting) {
+                    waiting = true;
+                    wait_from = now;
+                } else if (now - wait_from >= uint64_t(max_cycles)) {
+                    // at the same edge as `done`, cocotb's timeout trigger fires first
+                    fail("image " + std::to_string(image) + ": no result within " +
+                         std::to_string(max_cycles) + " cycles");
+                }
                 if (dut->done) {
                     waiting = false;
                     finished = now;
                     regs.clear();
                     addr = 0;
                     state = READ_SET;
-                } else if (now - wait_from >= uint64_t(max_cycles)) {
-                    fail("image " + std::to_string(image) + ": no result within " +
-                         std::to_string(max_cycles) + " cycles");
                 }
                 return;
             case READ_SET: state = READ_GET; return;
