@@ -14,7 +14,7 @@ from .hw.address import AddressMap
 from .hw.layer import fifo_depth
 from .hw.rom import LOADED_MEMORY_NAME
 
-__all__ = ["BuildResult", "build", "generate_verilog", "manifest", "write_vectors", "event_bound",
+__all__ = ["BuildResult", "build", "generate_verilog", "component_verilog", "manifest", "write_vectors", "event_bound",
            "event_bound_per_layer", "balance_lanes"]
 
 TOP = "snnhw_core"
@@ -34,11 +34,16 @@ class BuildResult:
 
 def generate_verilog(qnet, lanes=1, name=TOP):
     """Verilog text of the accelerator (same network and plan → identical bytes)."""
+    top = lanes if isinstance(lanes, SNNAccelerator) else SNNAccelerator(qnet, lanes=lanes)
+    return component_verilog(top, name)
+
+
+def component_verilog(component, name):
+    """Verilog text of an Amaranth component as every simulator here reads it."""
     from amaranth._toolchain.yosys import find_yosys
     from amaranth.back import rtlil
 
-    top = lanes if isinstance(lanes, SNNAccelerator) else SNNAccelerator(qnet, lanes=lanes)
-    text = rtlil.convert(top, name=name, emit_src=False)
+    text = rtlil.convert(component, name=name, emit_src=False)
     # Plain `proc` (not amaranth's `proc -nomux`): combinational logic becomes continuous
     # assignments, which every simulator evaluates at time 0 — Icarus does not run an
     # `always @*` block until one of its inputs changes, leaving FSM outputs X.

@@ -98,6 +98,10 @@ def phase_opts(f):
     return f
 PLACEMENT_CHOICES = {"weights": ("bram|spram|lut|auto", "spram,bram"),
                      "membranes": ("bram|ff|auto", "bram,ff"), "multipliers": ("dsp|lut|auto", "dsp,lut")}
+harness_opt = click.option("--harness", type=click.Choice(["fast", "cocotb"]), default="fast",
+                           show_default=True,
+                           help="RTL harness: the simulator runs the host protocol free (fast) "
+                                "or under cocotb; both measure the same numbers.")
 
 
 def plan_opts(f):
@@ -265,11 +269,12 @@ def build(qnet, out, **plan_options):
 @click.argument("qnet", default=f"build/{DEFAULT_MODEL}-rate")
 @plan_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
+@harness_opt
 @click.option("--images", type=int, default=50, show_default=True, help="Test images to replay.")
 @click.option("--dataset", type=click.Choice(DATASETS), default="digits", show_default=True,
               help="Bundled data set whose test images are replayed (digits_mlp784: digits28).")
 @click.option("--stream", is_flag=True, help="Send the images back to back (layer pipelining).")
-def sim(qnet, simulator, images, dataset, stream, **plan_options):
+def sim(qnet, simulator, harness, images, dataset, stream, **plan_options):
     """Replay test images on the generated RTL and compare with the golden model."""
     from .build import build as build_design, event_bound, write_vectors
     from .data import load_dataset
@@ -292,11 +297,11 @@ def sim(qnet, simulator, images, dataset, stream, **plan_options):
         prog.step("generate Verilog")
         res = build_design(q, d, lanes=lanes)
         g = write_vectors(q, codes, d / "vectors.npz", x_is_codes=True)
-        prog.step(f"simulate {images} images on {simulator}")
+        prog.step(f"simulate {images} images on {simulator} ({harness} harness)")
         run = simulate_rtl(res.verilog, res.manifest, d / "vectors.npz", d / f"sim_{simulator}",
-                           simulator, mode="stream" if stream else "sequential")
+                           simulator, mode="stream" if stream else "sequential", harness=harness)
     bound = event_bound(q, g, lanes)
-    click.echo(json.dumps({"simulator": simulator, "rtl_images": run.images,
+    click.echo(json.dumps({"simulator": simulator, "harness": harness, "rtl_images": run.images,
                            "rtl_mismatches": len(run.mismatches), "passed": run.passed,
                            "mode": run.mode, "total_cycles": run.total_cycles,
                            # streamed: throughput (total / images); each image's own latency
@@ -383,13 +388,14 @@ def _clock_log(prog):
               help="Also build, replay and synthesise points of the fold's latency-vs-resources path.")
 @quant_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
+@harness_opt
 @click.option("--rtl-images", type=int, default=None, help="Test images on the RTL (default: all).")
 @click.option("--board", multiple=True, default=("icebreaker", "ulx3s"), show_default=True)
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
 def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,
            max_burst, ssc, refine_thresholds, iat, lanes, plan_file, curve, weight_bits, input_bits,
-           percentile, simulator, rtl_images, board, no_synth, results):
+           percentile, simulator, harness, rtl_images, board, no_synth, results):
     """Measure everything (accuracy, spikes, RTL cycles, resources) → results/<model>-<coding>.json/.md."""
     from .report import run_report
 
@@ -415,7 +421,7 @@ def report(model, weights, coding, timesteps, window, base, threshold_shift, neg
                            weight_bits=weight_bits,
                            input_bits=input_bits, percentile=percentile,
                            lanes=lanes, curve=curve,
-                           simulator=simulator, rtl_images=rtl_images,
+                           simulator=simulator, harness=harness, rtl_images=rtl_images,
                            boards=() if no_synth else tuple(board), results_dir=results,
                            progress=prog, weights=weights)
     except IRError as e:

@@ -53,7 +53,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
                threshold_shift=True, negative_spikes=None, max_burst=None, ssc=True, refine=False,
                iat=None,
                sweep=DEFAULT_SWEEP, weight_bits=8, input_bits=8, percentile=99.9, lanes=None,
-               simulator="verilator", rtl_images=None, boards=("icebreaker", "ulx3s"),
+               simulator="verilator", harness="fast", rtl_images=None, boards=("icebreaker", "ulx3s"),
                results_dir="results", build_root="build", progress=None, weights=None,
                stream_images=100, curve=False):
     """Measure one model under one coding; returns the report dict (also written to disk).
@@ -78,6 +78,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     lanes : optional
         ``None`` folds a design for each board (:func:`snnhw.passes.folding.fold`); lanes,
         ``"auto"`` or a :class:`~snnhw.plan.DesignPlan` give one design for every board.
+    simulator, harness : RTL simulator and harness (:func:`snnhw.sim.simulate_rtl`)
     rtl_images : int, optional
         Test images replayed on the RTL (default: the whole test set).
     curve : bool
@@ -150,7 +151,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         progress.step(f"generate Verilog ({key}: lanes {list(design['plan'].lanes)})")
         measured[key] = report_hw.measure_design(
             qnet, design["plan"], x_te[:n_rtl], sub, simulator, stream_images,
-            report_hw.FAMILY.get(key, "ice40" if key == "manual" else "ecp5"), progress)
+            report_hw.FAMILY.get(key, "ice40" if key == "manual" else "ecp5"), progress, harness)
     primary = next(iter(designs))
     main_design = {k: v for k, v in measured[primary].items() if not k.startswith("_")}
     report = {
@@ -189,7 +190,8 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         if fold_result is not None:
             progress.step(f"latency vs resources on {board}: the fold's path")
             report["latency_vs_resources"] = {"board": board, "points": report_hw.latency_curve(
-                qnet, fold_result, x_te[:n_rtl], bdir / "curve", board, simulator, progress=progress)}
+                qnet, fold_result, x_te[:n_rtl], bdir / "curve", board, simulator, progress=progress,
+                harness=harness)}
     report["environment"] = {"snnhw": __version__, "python": _platform.python_version(),
                              "machine": _platform.machine(), "seconds": round(time.time() - t_start, 1)}
     out = pathlib.Path(results_dir)
@@ -409,7 +411,7 @@ def write_markdown(r):
              f"Data: {r['dataset']} ({r['split']['train']} train / {r['split']['test']} test, "
              f"`{r['split']['rule']}`).", "",
              "| metric | value |", "|---|---|"]
-    for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator",
+    for key in ("accuracy_float", "accuracy_quant", "accuracy_snn", "timesteps", "rtl_simulator", "rtl_harness",
                 "mean_exit_step", "rtl_images", "rtl_mismatches", "spikes_per_image",
                 "synaptic_ops_per_image", "spike_ops_per_image", "ann_macs_per_image", "synaptic_ops_vs_ann_macs", "cycles_per_image",
                 "predicted_cycles_per_image", "event_bound_cycles", "cycles_over_event_bound",

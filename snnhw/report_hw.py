@@ -63,7 +63,7 @@ def _differ(run, gold):
 
 
 def measure_design(qnet, plan, x_te, bdir, simulator="verilator", stream_images=100,
-                   family="ice40", progress=None):
+                   family="ice40", progress=None, harness="fast"):
     """Build ``plan`` into ``bdir``, replay ``x_te`` on its RTL one image at a time and the
     first ``stream_images`` back to back, and return the design's measured fields (the names
     of the report) plus ``"_manifest"``."""
@@ -78,13 +78,14 @@ def measure_design(qnet, plan, x_te, bdir, simulator="verilator", stream_images=
     step(f"RTL simulation ({simulator}, {len(x_te)} images, lanes {list(plan.lanes)})")
     gv = write_vectors(qnet, x_te, bdir / "vectors.npz")
     run = simulate_rtl(b.verilog, b.manifest, bdir / "vectors.npz", bdir / f"sim_{simulator}",
-                       simulator=simulator)
+                       simulator=simulator, harness=harness)
     n_stream = min(len(x_te), stream_images)
     if n_stream:
         step(f"RTL simulation, streamed ({simulator}, {n_stream} images back to back)")
         gs = write_vectors(qnet, x_te[:n_stream], bdir / "vectors_stream.npz")
         srun = simulate_rtl(b.verilog, b.manifest, bdir / "vectors_stream.npz",
-                            bdir / f"sim_{simulator}", simulator=simulator, mode="stream")
+                            bdir / f"sim_{simulator}", simulator=simulator, mode="stream",
+                            harness=harness)
         stream_mismatches = int(_differ(srun, gs).sum())
     else:
         srun, stream_mismatches = None, 0
@@ -95,7 +96,7 @@ def measure_design(qnet, plan, x_te, bdir, simulator="verilator", stream_images=
     man = json.loads(b.manifest.read_text())
     return {
         "lanes": list(plan.lanes), "plan": plan.to_json(), "layers": man["layers"],
-        "rtl_simulator": simulator, "rtl_images": int(run.images),
+        "rtl_simulator": simulator, "rtl_harness": harness, "rtl_images": int(run.images),
         "rtl_mismatches": int(_differ(run, gv).sum()), "rtl_testbench_passed": bool(run.passed),
         "cycles_per_image": round(float(cycles.mean()), 2),
         "cycles_per_image_max": int(cycles.max()),
@@ -184,7 +185,7 @@ def board_section(qnet, plan, board, bdir, measured, progress=None, breakdown=Tr
 
 
 def latency_curve(qnet, fold_result, x_te, bdir, board, simulator="verilator", points=5,
-                  progress=None):
+                  progress=None, harness="fast"):
     """The fold's path from one lane per layer to the best design that fits: every point
     predicted, and ``points`` of them (evenly along the path, the last included) built,
     replayed on the RTL and synthesised. Returns a list of rows."""
@@ -196,8 +197,8 @@ def latency_curve(qnet, fold_result, x_te, bdir, board, simulator="verilator", p
         if i in chosen:
             sub = pathlib.Path(bdir) / f"curve{i}"
             m = measure_design(qnet, point.plan, x_te, sub, simulator, stream_images=0,
-                               family=FAMILY.get(board, "ecp5"),
-                               progress=progress)
+                               family=FAMILY.get(board, "ecp5"), progress=progress,
+                               harness=harness)
             b = board_section(qnet, point.plan, board, sub, m, progress, breakdown=False)
             row.update(measured_cycles_per_image=m["cycles_per_image"], rtl_mismatches=m["rtl_mismatches"],
                        synthesised={k: b.get(k) for k in ("lut", "ff", "logic_cells", "bram", "spram",

@@ -1,5 +1,6 @@
-"""RTL simulation of generated Verilog under cocotb (Icarus, Verilator)."""
+"""RTL simulation of generated Verilog on Icarus and Verilator: cocotb's testbench, or the
+fast harness where the simulator runs the same host protocol free."""
 
-from .runner import SIMULATORS, RTLRun, simulate_rtl
+from .runner import HARNESSES, MODES, SIMULATORS, RTLRun, simulate_rtl
 
-__all__ = ["SIMULATORS", "RTLRun", "simulate_rtl"]
+__all__ = ["HARNESSES", "MODES", "SIMULATORS", "RTLRun", "simulate_rtl"]

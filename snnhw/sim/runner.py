@@ -1,4 +1,4 @@
-"""Build and run the cocotb testbench on Icarus or Verilator (cocotb's Python runner)."""
+"""Run generated Verilog on Icarus or Verilator: cocotb's testbench or the fast harness."""
 
 import json
 import os
@@ -9,9 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SIMULATORS", "RTLRun", "simulate_rtl"]
+from .readout import mismatches, split_registers
+
+__all__ = ["SIMULATORS", "MODES", "HARNESSES", "RTLRun", "simulate_rtl"]
 
 SIMULATORS = ("icarus", "verilator")
+MODES = ("sequential", "stream")
+HARNESSES = ("fast", "cocotb")
 
 
 @dataclass
@@ -27,6 +31,7 @@ class RTLRun:
     potentials, predicted, events, cycles, exit_step : arrays measured on the RTL
     mode : str               ``sequential`` or ``stream``
     total_cycles : int       first input of the first image → result of the last one
+    harness : str            ``cocotb`` or ``fast``
     """
     simulator: str
     passed: bool
@@ -39,6 +44,7 @@ class RTLRun:
     mode: str = "sequential"
     total_cycles: int = 0
     exit_step: np.ndarray = None
+    harness: str = "cocotb"
 
 
 def _env_for_tools():
@@ -55,25 +61,68 @@ def _env_for_tools():
 
 
 def simulate_rtl(verilog, manifest, vectors, build_dir, simulator="verilator", top=None,
-                 max_cycles=10_000_000, mode="sequential"):
+                 max_cycles=10_000_000, mode="sequential", harness="cocotb"):
     """Replay ``vectors`` (from :func:`snnhw.build.write_vectors`) on ``verilog``.
 
-    ``mode="stream"`` sends the images back to back (layer pipelining) while the results are
-    read concurrently. Returns an :class:`RTLRun`; raises ``RuntimeError`` if the simulation
-    did not run.
+    Parameters
+    ----------
+    verilog, manifest : paths of the generated design (:func:`snnhw.build.build`)
+    vectors : path of the golden vectors (``.npz``)
+    build_dir : path where the simulator is compiled (and, for ``fast``, cached)
+    simulator : ``"verilator"`` or ``"icarus"``
+    top : str, optional
+        The core's module name (default: the manifest's ``top``).
+    max_cycles : int
+        Cycles to wait for a result (or for an input or load word to be accepted) at most.
+    mode : ``"sequential"`` (one image at a time) or ``"stream"`` (images back to back while
+        the results are read concurrently; layer pipelining)
+    harness : ``"cocotb"`` (the testbench ``tb.py``) or ``"fast"`` (the simulator runs the
+        same protocol free, :mod:`snnhw.sim.fast`; the same numbers, far faster, rebuilt only
+        when the design or the harness changes)
+
+    Returns an :class:`RTLRun`; raises ``RuntimeError`` if the simulation did not run or timed
+    out (naming the image).
     """
+    _check_choice("simulator", simulator, SIMULATORS)
+    _check_choice("mode", mode, MODES)
+    _check_choice("harness", harness, HARNESSES)
+    if not isinstance(max_cycles, int) or not 1 <= max_cycles < 1 << 31:
+        raise ValueError(f"max_cycles must be an integer in 1..{(1 << 31) - 1}, got {max_cycles!r}")
+    if simulator == "icarus" and shutil.which("iverilog") is None:
+        raise RuntimeError("iverilog not found: run scripts/setup.sh (installs Icarus with apt)")
+    man = json.loads(pathlib.Path(manifest).read_text())
+    top = top or man["top"]
+    vec = np.load(vectors)
+    if harness == "fast":
+        from .fast import run_fast
+        regs, stamps, _ = run_fast(verilog, manifest, vectors, build_dir, simulator, max_cycles,
+                                   mode, top)
+        passed = True
+    else:
+        regs, stamps, passed = _run_cocotb(verilog, manifest, vectors, build_dir, simulator,
+                                           max_cycles, mode, top)
+    measured = split_registers(regs, man)
+    bad = mismatches(measured, vec)
+    return RTLRun(simulator=simulator, passed=passed and not bad, images=len(regs), mismatches=bad,
+                  potentials=measured["potentials"], predicted=measured["predicted"],
+                  events=measured["events"], cycles=measured["cycles"], mode=mode,
+                  total_cycles=int(stamps[-1]) if len(stamps) else 0,
+                  exit_step=measured["exit_step"], harness=harness)
+
+
+def _check_choice(name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+
+
+def _run_cocotb(verilog, manifest, vectors, build_dir, simulator, max_cycles, mode, top):
+    """cocotb's runner and ``tb.py``: ``(registers (N, depth), stamps (N,), test passed)``."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
-    if simulator not in SIMULATORS:
-        raise ValueError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
-    if simulator == "icarus" and shutil.which("iverilog") is None:
-        raise RuntimeError("iverilog not found: run scripts/setup.sh (installs Icarus with apt)")
     _env_for_tools()
     build_dir = pathlib.Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
-    man = json.loads(pathlib.Path(manifest).read_text())
-    top = top or man["top"]
     runner = get_runner(simulator)
     build_args = ["-Wno-fatal"] if simulator == "verilator" else []
     runner.build(sources=[pathlib.Path(verilog).resolve()], hdl_toplevel=top, build_dir=build_dir,
@@ -94,17 +143,12 @@ def simulate_rtl(verilog, manifest, vectors, build_dir, simulator="verilator", t
     except SystemExit:
         pass   # under pytest, runner.test raises SystemExit on a failing test; results decide
     tests, failed = get_results(results_xml)
-    if tests == 0 or not results_json.exists():
+    res = json.loads(results_json.read_text()) if results_json.exists() else {}
+    if res.get("error"):
+        raise RuntimeError(f"{simulator}: {res['error']}")
+    if tests == 0 or "registers" not in res:
         log = (build_dir / "sim.log").read_text()[-3000:] if (build_dir / "sim.log").exists() else ""
         raise RuntimeError(f"{simulator}: the testbench did not run\n{log}")
-    res = json.loads(results_json.read_text())
-    rows = res["images"]
-    return RTLRun(
-        simulator=simulator, passed=(failed == 0 and not res["mismatches"]), images=len(rows),
-        mismatches=res["mismatches"],
-        potentials=np.array([r["potentials"] for r in rows], dtype=np.int64),
-        predicted=np.array([r["predicted"] for r in rows], dtype=np.int64),
-        events=np.array([r["events"] for r in rows], dtype=np.int64),
-        cycles=np.array([r["cycles"] for r in rows], dtype=np.int64),
-        mode=res["mode"], total_cycles=int(res["total_cycles"]),
-        exit_step=np.array([r["exit_step"] for r in rows], dtype=np.int64))
+    depth = json.loads(pathlib.Path(manifest).read_text())["readout_depth"]
+    regs = np.array(res["registers"], dtype=np.int64).reshape(-1, depth)
+    return regs, np.array(res["stamps"], dtype=np.int64), failed == 0
