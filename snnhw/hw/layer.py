@@ -274,13 +274,22 @@ class LayerEngine(wiring.Component):
                         m.next = "FINISH"
                     with m.Else():
                         m.next = "SCAN_START"
-            with m.State("SCAN_START"):
-                # start pulse from a state register: no path from the handshakes to the scanner;
+                        if self.output:
+                            with m.If(step == 0):
+                                m.next = "WAIT_FILL"
+            if self.output:
                 # the output layer starts an image only when its result has a place to go
-                go = self.can_fill | (step != 0) if self.output else 1
-                with m.If(go):
-                    m.d.comb += scan.start.eq(1)
-                    m.next = "SCAN"
+                # (`can_fill` registered: only this engine's own commit fills the slot, long
+                # before its next image's first scan)
+                can_fill = Signal()
+                m.d.sync += can_fill.eq(self.can_fill)
+                with m.State("WAIT_FILL"):
+                    with m.If(can_fill):
+                        m.next = "SCAN_START"
+            with m.State("SCAN_START"):
+                # start pulse from a state register: no path from the handshakes to the scanner
+                m.d.comb += scan.start.eq(1)
+                m.next = "SCAN"
             with m.State("SCAN"):
                 # the scanner is busy from the cycle after its start pulse
                 with m.If(~scan.busy):

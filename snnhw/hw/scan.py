@@ -40,7 +40,7 @@ class ScanOrder(wiring.Component):
     py, px : Out       its pooled position (the event's coordinates)
     first, last : Out  it opens / closes its window
     window : Out       the window's index (pooled position and channel, in scan order)
-    at_end : Out       it is the last neuron
+    at_end : Out       it is the last neuron (a register)
     """
     def __init__(self, layer, lanes):
         self.lanes = lanes
@@ -54,6 +54,7 @@ class ScanOrder(wiring.Component):
         self.hp, self.wp = self.height // self.kh, self.width // self.kw
         self.depth = self.height * self.width * self.k
         self.windows = self.hp * self.wp * self.channels
+        self.n_neurons = self.height * self.width * self.channels
         super().__init__({
             "start": In(1),
             "advance": In(1),
@@ -68,43 +69,57 @@ class ScanOrder(wiring.Component):
             "at_end": Out(1),
         })
 
+    def deltas(self):
+        """How ``word`` moves at each kind of step (constants): next column of the window,
+        next row of the window, next channel (plus one when the lane wraps), next pooled
+        column, next pooled row."""
+        k, kh, kw = self.k, self.kh, self.kw
+        row = self.width * k                       # words per row of positions
+        back = -(kh - 1) * row - (kw - 1) * k      # from a window's last neuron to its first
+        return {"column": k, "row": row - (kw - 1) * k, "channel": back,
+                "pooled_column": back - (k - 1) + kw * k,
+                "pooled_row": back - (k - 1) - (self.wp - 1) * kw * k + kh * row}
+
     def elaborate(self, platform):
         m = Module()
-        k, lanes, kh, kw = self.k, self.lanes, self.kh, self.kw
-        row = self.width * k                       # words per row of positions
+        lanes, kh, kw = self.lanes, self.kh, self.kw
         dx, dy = Signal(range(max(2, kw))), Signal(range(max(2, kh)))
-        cw = Signal(range(max(2, k)))
-        col, col0 = Signal(range(max(2, self.depth)), name="col"), Signal(range(max(2, self.depth)), name="col0")
-        rowb, rowb0 = Signal(range(max(2, self.depth)), name="rowb"), Signal(range(max(2, self.depth)), name="rowb0")
-        m.d.comb += [self.word.eq(rowb + col + cw), self.first.eq((dx == 0) & (dy == 0)),
-                     self.last.eq((dx == kw - 1) & (dy == kh - 1)),
-                     self.at_end.eq(self.last & (self.channel == self.channels - 1)
-                                    & (self.py == self.hp - 1) & (self.px == self.wp - 1))]
+        delta = self.deltas()
+        # `word` is a register moved by a constant per kind of step (one adder, and the RAM
+        # address comes straight from a register); `at_end` counts the neurons left
+        left = Signal(range(max(2, self.n_neurons)))
+        m.d.comb += [self.first.eq((dx == 0) & (dy == 0)), self.last.eq((dx == kw - 1) & (dy == kh - 1))]
+        step = Signal(signed(max(fixed.signed_width(min(delta.values()), max(delta.values()) + 1), 2)))
         with m.If(self.start):
-            m.d.sync += [dx.eq(0), dy.eq(0), cw.eq(0), col.eq(0), col0.eq(0), rowb.eq(0), rowb0.eq(0),
-                         self.lane.eq(0), self.channel.eq(0), self.py.eq(0), self.px.eq(0),
-                         self.window.eq(0)]
+            m.d.sync += [dx.eq(0), dy.eq(0), self.word.eq(0), self.lane.eq(0), self.channel.eq(0),
+                         self.py.eq(0), self.px.eq(0), self.window.eq(0),
+                         left.eq(self.n_neurons - 1), self.at_end.eq(self.n_neurons == 1)]
         with m.Elif(self.advance):
+            m.d.sync += [self.word.eq(self.word + step), left.eq(left - 1), self.at_end.eq(left == 1)]
             with m.If(dx != kw - 1):                        # next column of the window
-                m.d.sync += [dx.eq(dx + 1), col.eq(col + k)]
+                m.d.comb += step.eq(delta["column"])
+                m.d.sync += dx.eq(dx + 1)
             with m.Elif(dy != kh - 1):                      # next row of the window
-                m.d.sync += [dx.eq(0), dy.eq(dy + 1), col.eq(col0), rowb.eq(rowb + row)]
+                m.d.comb += step.eq(delta["row"])
+                m.d.sync += [dx.eq(0), dy.eq(dy + 1)]
             with m.Else():                                  # window done
                 m.d.sync += [dx.eq(0), dy.eq(0), self.window.eq(self.window + 1)]
                 with m.If(self.channel != self.channels - 1):       # next channel, same position
-                    m.d.sync += [self.channel.eq(self.channel + 1), col.eq(col0), rowb.eq(rowb0)]
+                    m.d.sync += self.channel.eq(self.channel + 1)
                     with m.If(self.lane == lanes - 1):
-                        m.d.sync += [self.lane.eq(0), cw.eq(cw + 1)]
+                        m.d.comb += step.eq(delta["channel"] + 1)
+                        m.d.sync += self.lane.eq(0)
                     with m.Else():
+                        m.d.comb += step.eq(delta["channel"])
                         m.d.sync += self.lane.eq(self.lane + 1)
                 with m.Else():
-                    m.d.sync += [self.channel.eq(0), self.lane.eq(0), cw.eq(0)]
+                    m.d.sync += [self.channel.eq(0), self.lane.eq(0)]
                     with m.If(self.px != self.wp - 1):               # next pooled column
-                        m.d.sync += [self.px.eq(self.px + 1), col.eq(col0 + kw * k),
-                                     col0.eq(col0 + kw * k), rowb.eq(rowb0)]
+                        m.d.comb += step.eq(delta["pooled_column"])
+                        m.d.sync += self.px.eq(self.px + 1)
                     with m.Else():                                   # next pooled row
-                        m.d.sync += [self.px.eq(0), self.py.eq(self.py + 1), col.eq(0), col0.eq(0),
-                                     rowb.eq(rowb0 + kh * row), rowb0.eq(rowb0 + kh * row)]
+                        m.d.comb += step.eq(delta["pooled_row"])
+                        m.d.sync += [self.px.eq(0), self.py.eq(self.py + 1)]
         return m
 
 
