@@ -218,21 +218,32 @@ class NeuronScanner(wiring.Component):
                     for name in ("word", "lane", "channel", "py", "px", "first", "last", "window")}
         s1_valid, s1 = Signal(), place("s1")
         m.d.sync += [s1_valid.eq(issue)] + [s1[n].eq(getattr(order, n)) for n in s1]
-        total = self.v.rdata[s1["lane"]] + bias.data
+        # stage 1b: the neuron's lane out of the RAM words (registered: the block-RAM output,
+        # the lane multiplexer and the bias adder's carry chain were one path)
+        s1b_valid, s1b = Signal(), place("s1b")
+        s1b_v = Signal(signed(self.fire_unit.acc_bits))
+        s1b_b = Signal.like(bias.data)
+        m.d.sync += ([s1b_valid.eq(s1_valid), s1b_v.eq(self.v.rdata[s1["lane"]]), s1b_b.eq(bias.data)]
+                     + [s1b[n].eq(s1[n]) for n in s1b])
+        total = s1b_v + s1b_b
         if self.current_shape is not None:
-            total = total + self.c_rdata[s1["lane"]]
+            s1b_c = Signal(self.current_shape)
+            m.d.sync += s1b_c.eq(self.c_rdata[s1["lane"]])
+            total = total + s1b_c
         s2_valid, s2 = Signal(), place("s2")
         s2_v = Signal(signed(self.fire_unit.acc_bits))
-        m.d.sync += [s2_valid.eq(s1_valid), s2_v.eq(total)] + [s2[n].eq(s1[n]) for n in s2]
+        m.d.sync += [s2_valid.eq(s1b_valid), s2_v.eq(total)] + [s2[n].eq(s1b[n]) for n in s2]
         if self.lipool:
+            s1b_cnt, s1b_sent = Signal(self.count_shape), Signal(self.count_shape)
+            m.d.sync += [s1b_cnt.eq(self.cnt.rdata[s1["lane"]]), s1b_sent.eq(self.sent.rdata[0])]
             s2_cnt = Signal(self.count_shape)
             s2_sent = Signal(self.count_shape)
-            m.d.sync += [s2_cnt.eq(self.cnt.rdata[s1["lane"]]), s2_sent.eq(self.sent.rdata[0])]
+            m.d.sync += [s2_cnt.eq(s1b_cnt), s2_sent.eq(s1b_sent)]
 
         # stage 2: fire (a fire unit of latency L answers L cycles later: the neuron's place
         # waits for it) and write back
         m.d.comb += fire.v.eq(s2_v)
-        stage_valids = [s1_valid, s2_valid]
+        stage_valids = [s1_valid, s1b_valid, s2_valid]
         for d in range(fire.latency):
             nxt_valid, nxt = Signal(name=f"s2d{d}_valid"), place(f"s2d{d}")
             m.d.sync += [nxt_valid.eq(s2_valid)] + [nxt[n].eq(s2[n]) for n in nxt]
