@@ -5,7 +5,7 @@ import json
 import pathlib
 import subprocess
 
-__all__ = ["SYNTH_COMMANDS", "yosys_breakdown", "cell_summary"]
+__all__ = ["SYNTH_COMMANDS", "yosys_breakdown", "core_cells", "cell_summary"]
 
 #: Yosys synthesis command per family.
 SYNTH_COMMANDS = {"ice40": "synth_ice40 -dsp -spram", "ecp5": "synth_ecp5"}
@@ -59,3 +59,11 @@ def yosys_breakdown(core, build_dir, family="ice40"):
     build_dir.mkdir(parents=True, exist_ok=True)
     return {f"layer{k}": cell_summary(_synth_stats(e, f"layer{k}", build_dir, family), family)
             for k, e in enumerate(core.engines)}
+
+
+def core_cells(core, build_dir, family="ice40"):
+    """Cell summary of a whole core (an :class:`~snnhw.hw.accelerator.SNNAccelerator` not
+    elaborated otherwise), synthesised flattened on its own (no board top, no place and route)."""
+    build_dir = pathlib.Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    return cell_summary(_synth_stats(core, "core", build_dir, family), family)

@@ -23,19 +23,19 @@ __all__ = ["EngineTiming", "TIMING", "Workload", "workload", "predict_cycles"]
 class EngineTiming:
     """Fixed delays of the hardware, in cycles, fitted to RTL simulation by
     ``scripts/calibrate_cycles.py`` (11 networks: dense and convolutional, every coding,
-    several lane counts; mean absolute error 1.5 %, largest 7 %)."""
+    several lane counts; mean absolute error 1.3 %, largest 8 %)."""
     #: From an input code accepted to its event at the first engine's synapse.
-    encoder: int = 0
+    encoder: int = 4
     #: From a neuron's scan issue to its event at the next engine's synapse.
     emit: int = 6
     #: From a step's last word issued (or its end-of-step token) to the scan's first neuron.
     to_scan: int = 2
     #: From a scan's last neuron to the engine's next scan or integration.
-    scan_drain: int = 6
+    scan_drain: int = 7
     #: From a scan's last neuron to its end-of-step token at the next engine.
     token: int = 6
     #: From the output layer's last scan to the readable result.
-    commit: int = 15
+    commit: int = 14
 
 
 TIMING = EngineTiming()
@@ -116,6 +116,7 @@ def predict_cycles(work, plan, timing=TIMING):
     engine is occupied by the image (images stream at the pace of the busiest engine).
     """
     from .hw.accelerator import event_shapes
+    from .hw.fire import fire_unit_for
     from .hw.synapse import pipeline_latency
 
     qnet = work.qnet
@@ -124,15 +125,19 @@ def predict_cycles(work, plan, timing=TIMING):
     init = [AddressMap.for_layer(l, lp.lanes).acc_depth for l, lp in zip(qnet.layers, plan.layers)]
     emit = [_emit_positions(l) for l in qnet.layers]
     pipe = [pipeline_latency(shape, gains) for shape in event_shapes(qnet)]
+    units = [fire_unit_for(l, qnet.coding, k) for k, l in enumerate(qnet.layers)]
+    for u in units:
+        u._MustUse__silence = True                  # built for their latency only
+    fire = [u.latency for u in units]
     n_img = len(work.scans)
     latency = np.zeros(n_img, dtype=np.int64)
     busy = np.zeros((n_img, len(qnet.layers)), dtype=np.int64)
     for i in range(n_img):
-        latency[i], busy[i] = _image(work, i, words, emit, pipe, init, timing)
+        latency[i], busy[i] = _image(work, i, words, emit, pipe, fire, init, timing)
     return latency, busy
 
 
-def _image(work, i, words, emit, pipe, init, timing):
+def _image(work, i, words, emit, pipe, fire, init, timing):
     """Latency and per-engine busy cycles of image ``i`` (see :func:`predict_cycles`)."""
     layers = work.qnet.layers
     n_in = work.qnet.n_inputs
@@ -155,9 +160,9 @@ def _image(work, i, words, emit, pipe, init, timing):
             done = _integrate(free, a[order], np.maximum(words[k][src][order], 1))
             start = max(done + pipe[k], token[min(t, len(token) - 1)]) + timing.to_scan
             for _ in range(scans if static else 1):
-                next_arrive.append(start + emit[k] + timing.emit)
-                next_token.append(start + layer.n_out + timing.token)
-                end = start + layer.n_out + timing.scan_drain
+                next_arrive.append(start + emit[k] + timing.emit + fire[k])
+                next_token.append(start + layer.n_out + timing.token + fire[k])
+                end = start + layer.n_out + timing.scan_drain + fire[k]
                 start = end + 1
             free = end + 1
         busy[k] = end - (begin if begin is not None else 0) + init[k]

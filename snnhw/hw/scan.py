@@ -148,7 +148,7 @@ class NeuronScanner(wiring.Component):
     -------
     start : In(1)    begin a scan (one-cycle pulse), then send an end-of-step token
     finish : In(1)   send an end-of-image token (one-cycle pulse, while not busy)
-    busy : Out(1)
+    busy : Out(1)    registered: high from the cycle after ``start``/``finish`` until the scan is done
     value_valid, value : Out   every scanned neuron's new membrane, in scan order
     v : Out(:class:`MemPort`)            the membrane RAM
     c_raddr : Out; c_rdata : In          the constant-current RAM (if any)
@@ -332,6 +332,8 @@ class NeuronScanner(wiring.Component):
                 m.d.sync += payload.step.eq(ev_step)
         with m.Elif(send_last | send_final):
             m.d.sync += [self.out.valid.eq(1), payload.last.eq(1), payload.final.eq(send_final)]
-        m.d.comb += self.busy.eq(in_flight | pending_last
+        # `busy` is registered (it steers the engine's state machine): high from the cycle
+        # after `start` or `finish` until the cycle after the scan and its token have left
+        m.d.sync += self.busy.eq(self.start | self.finish | in_flight | pending_last
                                  | pending_final | self.out.valid)
         return m
