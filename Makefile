@@ -15,12 +15,16 @@ demo: setup
 test: setup
 	. .venv/bin/activate && python -m pytest -q -n auto
 
-# Every report of results/: the demo, burst and AdaFire + SSC + IAT on the MLP, the three-layer MLP
-# with balanced lanes, and the CNN with every coding.
-bench: demo
+# Every report of results/: the demo, burst and AdaFire + SSC + IAT on the MLP, the three-layer MLP,
+# the 784-input MLP (weights in SPRAM), the CNN with every coding, and digits_mlp single-spike with
+# its latency-vs-resources curve. Each board gets the design folded for it.
+bench: setup
+	. .venv/bin/activate && snnhw report --model digits_mlp --coding rate
+	. .venv/bin/activate && snnhw report --model digits_mlp --coding single_spike --curve
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding burst -T 2 --max-burst 4
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding adafire -T 2
-	. .venv/bin/activate && snnhw report --model digits_mlp3 --coding single_spike --lanes auto
+	. .venv/bin/activate && snnhw report --model digits_mlp3 --coding single_spike
+	. .venv/bin/activate && snnhw report --model digits_mlp784 --coding single_spike
 	. .venv/bin/activate && snnhw report --model digits_cnn --coding rate -T 8
 	. .venv/bin/activate && snnhw report --model digits_cnn --coding burst -T 2
 	. .venv/bin/activate && snnhw report --model digits_cnn --coding adafire -T 2

@@ -246,3 +246,43 @@ def test_cnn_avg_pool_stride_borders(simulator, tmp_path):
     run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator,
                        simulator, mode="stream")
     check(run, gold)
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_weights_in_spram_loaded_through_the_port(simulator, tmp_path):
+    """A plan with weights in SPRAM (and the other placements): the generated Verilog takes
+    its weights through the load port (`load.hex`, as the board's flash reader sends them)
+    and then equals golden; images streamed."""
+    from snnhw.ir import SingleSpikeCoding
+    from snnhw.plan import DesignPlan, LayerPlan
+
+    q, x = random_qnet(16, (10, 14, 6, 4), coding=SingleSpikeCoding(6, 1.4))
+    plan = DesignPlan((LayerPlan(3, "spram", "bram", "dsp"), LayerPlan(2, "spram", "ff", "lut"),
+                       LayerPlan(4, "lut", "ff", "lut")))
+    b = build(q, tmp_path / "design", lanes=plan)
+    assert (tmp_path / "design" / "load.hex").is_file()
+    gold = write_vectors(q, x[:6], tmp_path / "vectors.npz")
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator,
+                       simulator, mode="stream")
+    check(run, gold)
+
+
+def test_spram_design_on_the_fast_harness_fails_with_wrong_weights(tmp_path):
+    """The same check must fail when one load word is wrong (the weights really come from
+    the load port), on the free-running harness."""
+    from snnhw.plan import DesignPlan, LayerPlan
+
+    q, x = random_qnet(17, (8, 12, 5), timesteps=4)
+    plan = DesignPlan((LayerPlan(4, "spram", "bram", "dsp"), LayerPlan(5, "bram", "ff", "dsp")))
+    b = build(q, tmp_path / "design", lanes=plan)
+    gold = write_vectors(q, x[:6], tmp_path / "vectors.npz")
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / "fast",
+                       "verilator", harness="fast")
+    check(run, gold)
+    load = tmp_path / "design" / "load.hex"
+    words = load.read_text().split()
+    words[:8] = ["7f7f"] * 8                      # the first sources' weights, all at +127
+    load.write_text("\n".join(words) + "\n")
+    bad = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / "fast_bad",
+                       "verilator", harness="fast")
+    assert not bad.passed and bad.mismatches

@@ -312,7 +312,10 @@ class NeuronScanner(wiring.Component):
         in_flight = running | s3_valid
         for v in stage_valids:
             in_flight = in_flight | v
-        drained = ~in_flight
+        # registered (the OR of every stage's valid bit was on the token's path): the pipeline
+        # was empty in the last cycle and no scan started then, so it is empty now
+        drained = Signal()
+        m.d.sync += drained.eq(~in_flight & ~self.start)
         send_last = pending_last & drained & self.out_room
         send_final = pending_final & ~pending_last & drained & self.out_room
         with m.If(send_last):
