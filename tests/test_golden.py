@@ -59,13 +59,26 @@ def reference(q, codes):
     return np.array(pots), np.array(events), np.array(exits)
 
 
+def _random_burst_net(*args, **kwargs):
+    """``random_qnet``, except the networks burst coding refuses by its documented rule (a
+    threshold that is not a multiple of Γ: tiny layers with large weights) are not drawn."""
+    from hypothesis import reject
+    from snnhw.ir import IRError
+    try:
+        return random_qnet(*args, **kwargs)
+    except IRError as e:
+        if "is not a multiple of Γ" not in str(e):
+            raise
+        reject()
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10**6), st.integers(1, 12), st.booleans(),
        st.lists(st.integers(1, 8), min_size=2, max_size=4), st.sampled_from([0, 1, 2, 4, 8]))
 def test_golden_equals_reference(seed, steps, signed, sizes, burst):
     from snnhw.ir import BurstCoding
     coding = BurstCoding(steps, burst) if burst else None
-    q, x = random_qnet(seed, tuple(sizes), timesteps=steps, signed_input=signed, coding=coding)
+    q, x = _random_burst_net(seed, tuple(sizes), timesteps=steps, signed_input=signed, coding=coding)
     codes = q.quantise_input(x[:6])
     g = golden.run_codes(q, codes, record_events=True)
     pots, events, exits = reference(q, codes)
@@ -88,7 +101,7 @@ def test_adafire_ssc_early_exit_equals_reference(seed, steps, signed, sizes, dat
     n_spiking = len(sizes) - 2
     bursts = tuple(data.draw(st.sampled_from([1, 2, 4, 8])) for _ in range(n_spiking))
     rhos = tuple(data.draw(st.integers(1, 10)) for _ in range(n_spiking))
-    q, x = random_qnet(seed, tuple(sizes), signed_input=signed, coding=BurstCoding(steps, bursts, rhos))
+    q, x = _random_burst_net(seed, tuple(sizes), signed_input=signed, coding=BurstCoding(steps, bursts, rhos))
     margins = tuple(data.draw(st.integers(0, 400)) for _ in range(steps))
     q = q.replace(early_exit=EarlyExit(margins))
     codes = q.quantise_input(x[:6])

@@ -228,6 +228,88 @@ class LayerEngine(wiring.Component):
                 m.d.sync += [dec_pending.eq(1), dec_exit.eq(self.decision_exit)]
         return monitor, dec_pending, dec_exit
 
+    def _control(self, m, scan, counts, head, take_token, monitor, dec_pending, dec_exit,
+                 initialising, integrating, init_word, init_depth, step, events):
+        """The engine's state machine, one-hot (a state is one register; every condition is a
+        register or a gate or two deep: the engines' control was the critical path):
+        INIT (``initialising``: clear the RAMs) → INTEGRATE (``integrating``: events up to
+        the token) → [WAIT_FILL: the output layer's result slot] → SCAN_START → SCAN → back
+        to INTEGRATE, to SCAN_START (static input) or to DECIDE (IAT); the end-of-image
+        token → FINISH (the scanner passes it on) → END (queue the event count) → INIT."""
+        names = ("wait_fill", "scan_start", "scan_on", "decide", "finish", "end")
+        s_wait, s_start, s_scan, s_decide, s_finish, s_end = (Signal(name=f"s_{n}") for n in names)
+        # registered comparisons of the counters (updated with the counters)
+        init_last = Signal(init=int(init_depth == 1))
+        step_zero, step_last, step_full = Signal(init=1), Signal(init=int(self.steps == 1)), Signal()
+
+        def goto(*changes):
+            m.d.sync += [flag.eq(value) for flag, value in changes]
+
+        def restart_steps():
+            m.d.sync += [step.eq(0), step_zero.eq(1), step_last.eq(self.steps == 1), step_full.eq(0)]
+
+        def next_step():
+            m.d.sync += [step.eq(step + 1), step_zero.eq(0), step_last.eq(step == self.steps - 2),
+                         step_full.eq(step == self.steps - 1)]
+
+        with m.If(initialising):                       # INIT
+            m.d.sync += [init_word.eq(init_word + 1), init_last.eq(init_word == init_depth - 2)]
+            with m.If(init_last):
+                goto((initialising, 0), (integrating, 1))
+                m.d.sync += [init_word.eq(0), events.eq(0)]
+                restart_steps()
+        with m.If(integrating & take_token):          # INTEGRATE, the token
+            goto((integrating, 0))
+            with m.If(head.final):
+                m.d.comb += scan.finish.eq(1)            # pass the end of the image on
+                goto((s_finish, 1))
+            with m.Elif(step_zero if self.output else 0):
+                goto((s_wait, 1))
+            with m.Else():
+                goto((s_start, 1))
+        if self.output:
+            # the output layer starts an image only when its result has a place to go
+            # (`can_fill` registered: only this engine's own commit fills the slot, long
+            # before its next image's first scan)
+            can_fill = Signal()
+            m.d.sync += can_fill.eq(self.can_fill)
+            with m.If(s_wait & can_fill):
+                goto((s_wait, 0), (s_start, 1))
+        # SCAN_START: the start pulse comes from a state register
+        m.d.comb += scan.start.eq(s_start)
+        with m.If(s_start):
+            goto((s_start, 0), (s_scan, 1))
+        with m.If(s_scan & ~scan.busy):                # SCAN done (busy from after the start)
+            goto((s_scan, 0))
+            next_step()
+            if monitor is not None:
+                m.d.sync += [self.decision_valid.eq(1), self.decision_exit.eq(monitor.confident)]
+            if self.static_input and self.wait_decision:
+                goto((s_decide, 1))
+            elif self.static_input:
+                with m.If(step_last):
+                    goto((integrating, 1))               # only the end-of-image token is left
+                with m.Else():
+                    goto((s_start, 1))
+            else:
+                goto((integrating, 1))
+        if self.wait_decision:
+            with m.If(s_decide & dec_pending):
+                m.d.sync += dec_pending.eq(0)
+                goto((s_decide, 0))
+                with m.If(dec_exit | step_full):
+                    goto((integrating, 1))
+                with m.Else():
+                    goto((s_start, 1))
+        with m.If(s_finish & ~scan.busy):              # FINISH
+            goto((s_finish, 0), (s_end, 1))
+        m.d.comb += [counts.w_data.eq(events), counts.w_en.eq(s_end)]
+        with m.If(s_end & counts.w_rdy):              # END
+            if self.output:
+                m.d.comb += self.finished.eq(1)
+            goto((s_end, 0), (initialising, 1))
+            m.d.sync += init_last.eq(init_depth == 1)
+
     def elaborate(self, platform):
         m = Module()
         m.submodules.rom = rom = self.rom
@@ -259,71 +341,6 @@ class LayerEngine(wiring.Component):
         head, take_token = self._input(m, integrating, events)
         monitor, dec_pending, dec_exit = self._decisions(m, step)
 
-        with m.FSM():
-            with m.State("INIT"):
-                m.d.sync += init_word.eq(init_word + 1)
-                with m.If(init_word == init_depth - 1):
-                    m.d.sync += [initialising.eq(0), integrating.eq(1), init_word.eq(0),
-                                 step.eq(0), events.eq(0)]
-                    m.next = "INTEGRATE"
-            with m.State("INTEGRATE"):
-                with m.If(take_token):
-                    m.d.sync += integrating.eq(0)
-                    with m.If(head.final):
-                        m.d.comb += scan.finish.eq(1)        # pass the end of the image on
-                        m.next = "FINISH"
-                    with m.Else():
-                        m.next = "SCAN_START"
-                        if self.output:
-                            with m.If(step == 0):
-                                m.next = "WAIT_FILL"
-            if self.output:
-                # the output layer starts an image only when its result has a place to go
-                # (`can_fill` registered: only this engine's own commit fills the slot, long
-                # before its next image's first scan)
-                can_fill = Signal()
-                m.d.sync += can_fill.eq(self.can_fill)
-                with m.State("WAIT_FILL"):
-                    with m.If(can_fill):
-                        m.next = "SCAN_START"
-            with m.State("SCAN_START"):
-                # start pulse from a state register: no path from the handshakes to the scanner
-                m.d.comb += scan.start.eq(1)
-                m.next = "SCAN"
-            with m.State("SCAN"):
-                # the scanner is busy from the cycle after its start pulse
-                with m.If(~scan.busy):
-                    m.d.sync += step.eq(step + 1)
-                    if monitor is not None:
-                        m.d.sync += [self.decision_valid.eq(1), self.decision_exit.eq(monitor.confident)]
-                    if self.static_input and self.wait_decision:
-                        m.next = "DECIDE"
-                    elif self.static_input:
-                        with m.If(step == self.steps - 1):
-                            m.d.sync += integrating.eq(1)     # only the end-of-image token is left
-                            m.next = "INTEGRATE"
-                        with m.Else():
-                            m.next = "SCAN_START"
-                    else:
-                        m.d.sync += integrating.eq(1)
-                        m.next = "INTEGRATE"
-            if self.wait_decision:
-                with m.State("DECIDE"):
-                    with m.If(dec_pending):
-                        m.d.sync += dec_pending.eq(0)
-                        with m.If(dec_exit | (step == self.steps)):
-                            m.d.sync += integrating.eq(1)
-                            m.next = "INTEGRATE"
-                        with m.Else():
-                            m.next = "SCAN_START"
-            with m.State("FINISH"):
-                with m.If(~scan.busy):
-                    m.next = "END"
-            with m.State("END"):
-                m.d.comb += [counts.w_data.eq(events), counts.w_en.eq(1)]
-                with m.If(counts.w_rdy):
-                    if self.output:
-                        m.d.comb += self.finished.eq(1)
-                    m.d.sync += initialising.eq(1)
-                    m.next = "INIT"
+        self._control(m, scan, counts, head, take_token, monitor, dec_pending, dec_exit,
+                      initialising, integrating, init_word, init_depth, step, events)
         return m

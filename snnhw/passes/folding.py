@@ -19,6 +19,8 @@ from ..plan import DesignPlan, LayerPlan
 
 __all__ = ["FoldPoint", "FoldResult", "fold", "lane_options", "DEFAULT_CLOCK_MHZ"]
 
+#: Lane counts beyond the next one that a step of the fold tries per layer.
+LOOKAHEAD = 6
 #: The clock the fold assumes when it converts a latency target into cycles (the report
 #: measures the clock the bitstream really reaches and runs at).
 DEFAULT_CLOCK_MHZ = {"ice40": 40.0, "ecp5": 80.0}
@@ -187,37 +189,50 @@ def fold(qnet, x_cal, board, *, target_latency_us=None, clock_mhz=None, fixed=No
     options = [lane_options(l.channels) for l in qnet.layers]
     lanes = tuple(1 for _ in qnet.layers)
     point, fits = ev.point(lanes)
-    if not fits:
-        raise IRError(f"fold: network {qnet.name!r} does not fit {board} even with one lane per "
-                      f"layer: predicted {point.resources}, binding {point.binding} "
-                      f"({point.shares[point.binding]:.0%} of the budget)")
+    first = point
+    while not fits:
+        # one lane per layer does not fit (e.g. 8-bit weights fill half of every 16-bit SPRAM
+        # word): more lanes per word until the layers' memories fit, least worst share first
+        trials = []
+        for k, p in enumerate(lanes):
+            nxt = [o for o in options[k] if o > p]
+            if nxt:
+                trial = lanes[:k] + (nxt[0],) + lanes[k + 1:]
+                cand, cand_fits = ev.point(trial)
+                trials.append((not cand_fits, max(cand.shares.values()), trial, cand, cand_fits))
+        best = min(trials, default=None, key=lambda t: t[:2])
+        if best is None or max(best[3].shares.values()) >= max(point.shares.values()):
+            raise IRError(f"fold: network {qnet.name!r} does not fit {board} even with one lane "
+                          f"per layer: predicted {first.resources}, binding {first.binding} "
+                          f"({first.shares[first.binding]:.0%} of the budget)")
+        _, _, lanes, point, fits = best
     path = [point]
     stopped = "no layer gains from more lanes"
     for _ in range(max_steps):
         if target_latency_us is not None and point.cycles / clock <= target_latency_us:
             stopped = "target latency met"
             break
-        moves = []
+        # per layer, its next lane count that fits (a count that does not — say 3 lanes of
+        # 8-bit weights in 16-bit SPRAM words — may be followed by one that does); the layer
+        # whose step shortens the predicted latency most takes it
+        moves, blocked = [], None
         for k, p in enumerate(lanes):
-            nxt = [o for o in options[k] if o > p]
-            if not nxt:
-                continue
-            trial = lanes[:k] + (nxt[0],) + lanes[k + 1:]
-            cyc = ev.cycles(trial)[0]
-            if cyc < point.cycles:
-                moves.append((cyc, k, trial))
+            for o in [o for o in options[k] if o > p][:LOOKAHEAD]:
+                trial = lanes[:k] + (o,) + lanes[k + 1:]
+                cyc = ev.cycles(trial)[0]
+                if cyc >= point.cycles:
+                    continue
+                cand, fits = ev.point(trial)
+                if fits:
+                    moves.append((cyc, k, trial, cand))
+                    break
+                blocked = blocked or cand.binding
         if not moves:
+            if blocked is not None:
+                stopped = f"more lanes do not fit (binding: {blocked})"
             break
-        moved = False
-        for cyc, k, trial in sorted(moves):
-            cand, fits = ev.point(trial)
-            if fits:
-                lanes, point, moved = trial, cand, True
-                path.append(point)
-                break
-        if not moved:
-            stopped = f"the next lanes do not fit (binding: {ev.point(sorted(moves)[0][2])[0].binding})"
-            break
+        _, _, lanes, point = min(moves, key=lambda mv: mv[:2])
+        path.append(point)
     if target_latency_us is not None and point.cycles / clock > target_latency_us:
         raise IRError(f"fold: no design for {board} meets {target_latency_us} µs at {clock:g} MHz; "
                       f"the fastest that fits is predicted at {point.cycles / clock:.1f} µs "
