@@ -27,7 +27,7 @@ class ExitMonitor(wiring.Component):
     clear : In(1)        start of a scan
     valid, value : In    one scanned membrane
     step : In            the step being scanned (0-based), stable during the scan
-    confident : Out(1)   the test, valid once the scan's last value has been taken
+    confident : Out(1)   the test, valid two cycles after the scan's last value
     """
     def __init__(self, acc_bits, margins):
         self.acc_bits = acc_bits
@@ -52,13 +52,17 @@ class ExitMonitor(wiring.Component):
         lowest = fixed.signed_range(self.acc_bits)[0]
         top1 = Signal(signed(self.acc_bits), init=lowest)
         top2 = Signal(signed(self.acc_bits), init=lowest)
+        # the values are registered first (the comparisons' inputs are then local); the last
+        # one lands a cycle later, long before the engine asks for the decision
+        valid, value = Signal(), Signal(signed(self.acc_bits))
+        m.d.sync += [valid.eq(self.valid & ~self.clear), value.eq(self.value)]
         with m.If(self.clear):
             m.d.sync += [top1.eq(lowest), top2.eq(lowest)]
-        with m.Elif(self.valid):
-            with m.If(self.value > top1):
-                m.d.sync += [top1.eq(self.value), top2.eq(top1)]
-            with m.Elif(self.value > top2):
-                m.d.sync += top2.eq(self.value)
+        with m.Elif(valid):
+            with m.If(value > top1):
+                m.d.sync += [top1.eq(value), top2.eq(top1)]
+            with m.Elif(value > top2):
+                m.d.sync += top2.eq(value)
         diff = Signal(signed(self.acc_bits + 1))
         m.d.comb += [diff.eq(top1 - top2), self.confident.eq(diff >= rd.data)]
         return m

@@ -2,7 +2,6 @@
 
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
@@ -12,7 +11,7 @@ from .exit import ExitMonitor
 from .ram import LaneRAM
 from .rom import WeightROM
 from .scan import NeuronScanner
-from .stream import ROOM_MARGIN, EventStream, RegFIFO, event_layout
+from .stream import ROOM_MARGIN, EventFIFO, EventStream, RegFIFO, event_layout
 from .synapse import SynapsePipeline
 
 __all__ = ["LayerEngine", "fifo_depth"]
@@ -182,8 +181,8 @@ class LayerEngine(wiring.Component):
     def _input(self, m, integrating, events):
         """Input FIFO → two-entry register queue → synapse; returns ``(head, take_token)``."""
         syn = self.synapse
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=len(self.inp.payload.as_value()),
-                                                    depth=self.depth)
+        m.submodules.fifo = fifo = EventFIFO(len(self.inp.payload.as_value()), self.depth,
+                                             ROOM_MARGIN)
         m.d.comb += [fifo.w_data.eq(self.inp.payload.as_value()), fifo.w_en.eq(self.inp.valid),
                      self.inp.ready.eq(fifo.w_rdy)]
         # a two-entry register queue after the block-RAM FIFO: the synapse's handshake then
@@ -192,7 +191,7 @@ class LayerEngine(wiring.Component):
         m.d.comb += [skid.w_data.eq(fifo.r_data), skid.w_en.eq(fifo.r_rdy),
                      fifo.r_en.eq(fifo.r_rdy & skid.w_rdy)]
         head = data.View(self.in_layout, skid.r_data)
-        m.d.sync += self.inp_room.eq(fifo.w_level < self.depth - ROOM_MARGIN)
+        m.d.comb += self.inp_room.eq(fifo.room)
 
         # events from the queue into the synapse pipeline; a token ends integration once the
         # pipeline is empty. `syn_idle` is registered: the pipeline was empty and took nothing

@@ -67,8 +67,13 @@ class ResultBuffer(wiring.Component):
         exit_step = [Signal.like(self.exit_step, name=f"exit_step{s}") for s in range(2)]
         cycles = [Signal(32, name=f"cycles{s}") for s in range(2)]
 
+        # the scanned values are registered first (the comparison's inputs are then local), the
+        # slot's base address is a register, and "first value of the scan" a flag
+        valid_q, value_q, first = Signal(), Signal(signed(self.acc_bits)), Signal()
+        base = Signal(range(2 * n))
+        m.d.sync += [valid_q.eq(self.valid), value_q.eq(self.value)]
         m.d.comb += [
-            wr.addr.eq(Mux(fill, n, 0) + index), wr.data.eq(self.value), wr.en.eq(self.valid),
+            wr.addr.eq(base + index), wr.data.eq(value_q), wr.en.eq(valid_q),
             rd.addr.eq(Mux(read, n, 0) + self.rd_addr), self.rd_data.eq(rd.data),
             self.can_fill.eq(~full.bit_select(fill, 1)), self.done.eq(full.bit_select(read, 1)),
             self.predicted.eq(Mux(read, predicted[1], predicted[0])),
@@ -76,13 +81,13 @@ class ResultBuffer(wiring.Component):
             self.cycles_out.eq(Mux(read, cycles[1], cycles[0])),
         ]
         with m.If(self.clear):
-            m.d.sync += index.eq(0)
-        with m.Elif(self.valid):
-            m.d.sync += index.eq(index + 1)
-            with m.If((index == 0) | (self.value > best)):
-                m.d.sync += [best.eq(self.value), best_j.eq(index)]
+            m.d.sync += [index.eq(0), first.eq(1)]
+        with m.Elif(valid_q):
+            m.d.sync += [index.eq(index + 1), first.eq(0)]
+            with m.If(first | (value_q > best)):
+                m.d.sync += [best.eq(value_q), best_j.eq(index)]
         with m.If(self.commit):
-            m.d.sync += fill.eq(~fill)
+            m.d.sync += [fill.eq(~fill), base.eq(Mux(fill, 0, n))]
             for s in range(2):
                 with m.If(fill == s):
                     m.d.sync += [full[s].eq(1), predicted[s].eq(best_j), exit_step[s].eq(self.steps),

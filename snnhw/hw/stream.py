@@ -6,7 +6,8 @@ from amaranth.lib.wiring import In, Out
 
 from .. import fixed
 
-__all__ = ["event_layout", "EventStream", "MemPort", "RegFIFO", "EMIT_LATENCY", "ROOM_MARGIN"]
+__all__ = ["event_layout", "EventStream", "MemPort", "RegFIFO", "EventFIFO", "EMIT_LATENCY",
+           "ROOM_MARGIN"]
 
 #: Most events a producer (scanner, encoder) can have in flight between deciding to read a
 #: neuron and its event being written into the consumer's FIFO.
@@ -93,4 +94,62 @@ class RegFIFO(wiring.Component):
         with m.If(do_r):
             m.d.sync += rp.eq(Mux(rp == self.depth - 1, 0, rp + 1))
         m.d.sync += level.eq(level + do_w - do_r)
+        return m
+
+
+class EventFIFO(wiring.Component):
+    """A first-in first-out queue in block RAM with a registered head (first-word
+    fall-through), for an engine's incoming events.
+
+    A power-of-two storage (pointers wrap by themselves) behind the memory's own output
+    register, and a registered ``room`` flag instead of a level output: the least logic around
+    the block RAM (``amaranth.lib.fifo.SyncFIFOBuffered`` keeps a general level).
+
+    Parameters
+    ----------
+    width : int
+    depth : int
+        Storage entries, a power of two (the head register holds one more).
+    margin : int
+        ``room`` is high while the storage holds fewer than ``depth − margin`` entries.
+
+    Members
+    -------
+    w_data : In(width); w_en : In(1); w_rdy : Out(1)
+    r_data : Out(width)  the oldest entry, valid while ``r_rdy``; r_en : In(1); r_rdy : Out(1)
+    room : Out(1)        registered (one cycle stale: ``margin`` covers it)
+    """
+    def __init__(self, width, depth, margin):
+        if depth < 2 or depth & (depth - 1):
+            raise ValueError(f"EventFIFO: depth must be a power of two >= 2, got {depth}")
+        self.width, self.depth, self.margin = width, depth, margin
+        super().__init__({
+            "w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
+            "r_data": Out(width), "r_en": In(1), "r_rdy": Out(1),
+            "room": Out(1),
+        })
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Module, Signal
+        from amaranth.lib.memory import Memory
+
+        m = Module()
+        depth = self.depth
+        m.submodules.storage = storage = Memory(shape=self.width, depth=depth, init=[])
+        wr, rd = storage.write_port(), storage.read_port()
+        produce, consume = Signal(range(depth)), Signal(range(depth))
+        level = Signal(range(depth + 1))
+        do_write = self.w_en & self.w_rdy
+        fetch = (level != 0) & (~self.r_rdy | self.r_en)      # the head is free or leaving
+        m.d.comb += [self.w_rdy.eq(level != depth),
+                     wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(do_write),
+                     rd.addr.eq(consume), rd.en.eq(fetch), self.r_data.eq(rd.data)]
+        with m.If(do_write):
+            m.d.sync += produce.eq(produce + 1)
+        with m.If(fetch):
+            m.d.sync += [consume.eq(consume + 1), self.r_rdy.eq(1)]
+        with m.Elif(self.r_en):
+            m.d.sync += self.r_rdy.eq(0)
+        m.d.sync += level.eq(level + do_write - fetch)
+        m.d.sync += self.room.eq(level < depth - self.margin)
         return m
