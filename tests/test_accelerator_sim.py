@@ -214,3 +214,21 @@ def test_not_ready_before_loaded():
     sim.add_testbench(tb)
     sim.run()
     assert seen[:-1] == [0] * dut.load_words and seen[-1] == 1
+
+
+@pytest.mark.parametrize("seed,sizes,coding,lanes,streaming", [
+    (50, (6, 13, 5), RateCoding(3), (6, 5), False),                   # many lanes, K = 3 and 1
+    (51, (7, 12, 6, 4), BurstCoding(3, (4, 2), (1, 3)), (2, 1, 4), True),   # K = 6, 12, 2
+    (52, (8, 14, 5), SingleSpikeCoding(6, 1.5), (7, 5), False),       # no write-back
+])
+def test_read_during_write_never_matters_where_it_is_allowed(monkeypatch, seed, sizes, coding,
+                                                             lanes, streaming):
+    """Block RAM's read of a word written in the same cycle is undefined; where the design
+    tells Yosys it does not matter (`no_rw_check`), a RAM that returns garbage then still
+    gives golden's results."""
+    from snnhw.hw.ram import LaneRAM
+    monkeypatch.setattr(LaneRAM, "CORRUPT_COLLISIONS", True)
+    q, x = random_qnet(seed, sizes, coding=coding, signed_input=True)
+    codes = q.quantise_input(x[:5])
+    regs = run_accelerator(q, codes, lanes, streaming)
+    assert_equals_golden(q, regs, golden.run_codes(q, codes))

@@ -131,12 +131,15 @@ class LayerEngine(wiring.Component):
     def load_words(self):
         return self.rom.load_words
 
-    def _ram(self, m, name, shape, init, port, init_phase, init_word, lanes=None, depth=None):
+    def _ram(self, m, name, shape, init, port, init_phase, init_word, lanes=None, depth=None,
+             collisions_matter=False):
         """A :class:`LaneRAM` driven by ``port`` (a MemPort-like dict), written with ``init``
-        while ``init_phase`` (word ``init_word``)."""
+        while ``init_phase`` (word ``init_word``). The synapse's reads that meet its own
+        writes are forwarded, so only the scanner's can make a collision matter."""
         lanes = self.lanes if lanes is None else lanes
         depth = max(2, self.bank_depth if depth is None else depth)
-        m.submodules[name] = ram = LaneRAM(depth, shape, lanes, self.plan.membranes)
+        m.submodules[name] = ram = LaneRAM(depth, shape, lanes, self.plan.membranes,
+                                           collisions_matter)
         m.d.comb += ram.raddr.eq(port["raddr"])
         with m.If(init_phase):
             m.d.comb += [ram.waddr.eq(init_word), ram.we.eq(Mux(init_word < depth, (1 << lanes) - 1, 0))]
@@ -154,15 +157,21 @@ class LayerEngine(wiring.Component):
                   "wdata": Signal(data.ArrayLayout(self.acc_shape, self.lanes)),
                   "we": Signal(self.lanes)}
         v_init = self.initial_membrane if self.layer.spiking else 0
-        v_rdata = self._ram(m, "v", self.acc_shape, v_init, v_port, init_phase, init_word)
+        # the scanner writes a lane back `write_distance` cycles after reading its word, while
+        # it reads the same word for the later lanes
+        v_collide = scan.writes_back and self.lanes > scan.write_distance
+        v_rdata = self._ram(m, "v", self.acc_shape, v_init, v_port, init_phase, init_word,
+                            collisions_matter=v_collide)
         m.d.comb += scan.v.rdata.eq(v_rdata)
         scan_port = {"raddr": scan.v.raddr, "waddr": scan.v.waddr, "wdata": scan.v.wdata, "we": scan.v.we}
         if scan.lipool:                # LIPooling's counts (per neuron) and sent totals (per window)
-            for name, lanes, depth in (("cnt", self.lanes, k), ("sent", 1, scan.order.windows)):
+            for name, lanes, depth, collide in (
+                    ("cnt", self.lanes, k, self.lanes > scan.write_distance + 1),
+                    ("sent", 1, scan.order.windows, False)):     # windows are written once passed
                 port = getattr(scan, name)
                 rdata = self._ram(m, name, scan.count_shape, 0,
                                   {"raddr": port.raddr, "waddr": port.waddr, "wdata": port.wdata,
-                                   "we": port.we}, init_phase, init_word, lanes, depth)
+                                   "we": port.we}, init_phase, init_word, lanes, depth, collide)
                 m.d.comb += port.rdata.eq(rdata)
         if self.static_input:
             c_port = {"raddr": Signal(range(max(2, k))), "waddr": syn.acc.waddr,

@@ -24,25 +24,41 @@ class LaneRAM(wiring.Component):
     shape : shape of one value
     lanes : int
     placement : ``"bram"`` (block RAM) or ``"ff"`` (flip-flops and a read multiplexer)
+    collisions_matter : bool
+        Whether a read of the word being written in the same cycle must return its old value
+        (``False`` saves block RAM's emulation logic: see :func:`~snnhw.hw.rom.ram_attrs`).
 
     Members
     -------
     The flipped :class:`~snnhw.hw.stream.MemPort`: ``raddr``, ``rdata`` (one cycle after
     ``raddr``), ``waddr``, ``wdata``, ``we`` (per lane).
     """
-    def __init__(self, depth, shape, lanes, placement="bram"):
+    #: Tests only: model block RAM's undefined read-during-write by returning a corrupted
+    #: word (all bits inverted) where ``collisions_matter`` is false, to show that nothing
+    #: depends on it. Never set for designs that are built.
+    CORRUPT_COLLISIONS = False
+
+    def __init__(self, depth, shape, lanes, placement="bram", collisions_matter=True):
         if placement not in ("bram", "ff"):
             raise ValueError(f"LaneRAM: placement must be 'bram' or 'ff', got {placement!r}")
         self.depth, self.shape, self.lanes, self.placement = max(2, depth), shape, lanes, placement
+        self.collisions_matter = collisions_matter
         self.width = Shape.cast(shape).width
         super().__init__(MemPort(self.depth, shape, lanes).flip())
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.mem = mem = Memory(shape=unsigned(self.width * self.lanes), depth=self.depth,
-                                        init=[], attrs=ram_attrs(self.placement))
+                                        init=[], attrs=ram_attrs(self.placement, self.collisions_matter))
         wr = mem.write_port(granularity=self.width)
         rd = mem.read_port()
-        m.d.comb += [rd.addr.eq(self.raddr), self.rdata.as_value().eq(rd.data),
-                     wr.addr.eq(self.waddr), wr.data.eq(self.wdata.as_value()), wr.en.eq(self.we)]
+        m.d.comb += [rd.addr.eq(self.raddr), wr.addr.eq(self.waddr),
+                     wr.data.eq(self.wdata.as_value()), wr.en.eq(self.we)]
+        if self.CORRUPT_COLLISIONS and not self.collisions_matter:
+            from amaranth.hdl import Signal
+            hit = Signal()
+            m.d.sync += hit.eq((self.raddr == self.waddr) & self.we.any())
+            m.d.comb += self.rdata.as_value().eq(rd.data ^ hit.replicate(len(rd.data)))
+        else:
+            m.d.comb += self.rdata.as_value().eq(rd.data)
         return m

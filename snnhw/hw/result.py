@@ -55,8 +55,9 @@ class ResultBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = self.n_out
+        # the host reads the oldest slot while the scan fills the other one: no collisions
         m.submodules.potentials = mem = Memory(shape=signed(self.acc_bits), depth=2 * n, init=[],
-                                               attrs=ram_attrs(self.placement))
+                                               attrs=ram_attrs(self.placement, collisions_matter=False))
         wr, rd = mem.write_port(), mem.read_port()
         fill, read = Signal(), Signal()             # slot being filled, oldest slot
         full = Signal(2)

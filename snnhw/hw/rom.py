@@ -30,9 +30,16 @@ def rom_attrs(placement):
     return {"rom_style": _ROM_STYLE[placement]}
 
 
-def ram_attrs(placement):
-    """Yosys attributes forcing a RAM into ``placement`` (``"bram"``, ``"ff"``, ``"spram"``)."""
-    return {"ram_style": _RAM_STYLE[placement]}
+def ram_attrs(placement, collisions_matter=True):
+    """Yosys attributes forcing a RAM into ``placement`` (``"bram"``, ``"ff"``, ``"spram"``).
+
+    ``collisions_matter=False`` states that what a read returns while the same word is
+    written in that cycle never matters (Yosys's ``no_rw_check``): block RAM then needs no
+    logic emulating the old-data result (a register of the whole word and a comparison)."""
+    attrs = {"ram_style": _RAM_STYLE[placement]}
+    if not collisions_matter:
+        attrs["no_rw_check"] = 1
+    return attrs
 
 
 def memory_attrs(depth, width, rom):

@@ -166,6 +166,12 @@ class NeuronScanner(wiring.Component):
         self.current_shape = current_shape
         self.pool = None if layer.pool is None else layer.pool[0]
         self.single_spike = single_spike
+        #: Whether scanned membranes are written back (not under single-spike coding: one
+        #: scan per image, and the membranes are cleared before the next).
+        self.writes_back = not single_spike
+        #: Cycles from reading a neuron's word to writing its new membrane back: with more
+        #: lanes than this, a write-back meets the read of the same word for a later lane.
+        self.write_distance = 3 + fire_unit.latency
         self.window_steps = (1 << fire_unit.step_bits) - 1 if fire_unit.step_bits else 0
         acc = signed(fire_unit.acc_bits)
         self.m_shape = m_shape = event_m_shape(layer, fire_unit.m_shape, single_spike)
@@ -256,7 +262,8 @@ class NeuronScanner(wiring.Component):
         m.d.comb += [self.v.waddr.eq(s2["word"]),
                      self.value_valid.eq(s2_valid), self.value.eq(fire.v_next)]
         for p in range(lanes):
-            m.d.comb += [self.v.wdata[p].eq(fire.v_next), self.v.we[p].eq(s2_valid & (s2["lane"] == p))]
+            m.d.comb += [self.v.wdata[p].eq(fire.v_next),
+                         self.v.we[p].eq(s2_valid & (s2["lane"] == p) & self.writes_back)]
         s3_valid, s3 = Signal(), place("s3")
         s3_fire, s3_m = Signal(), Signal(fire.m_shape)
         s3_step = Signal(max(1, fire.step_bits))
