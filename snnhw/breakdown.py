@@ -33,12 +33,13 @@ def _synth_stats(component, name, build_dir, family):
     """Flattened Yosys synthesis of one component; returns its cell counts."""
     from amaranth.back import rtlil
 
-    from .build import DROP_LOADED_INIT
+    from .build import ALLOW_COLLISIONS, DROP_LOADED_INIT
     from .synth import setup_yowasp_env
 
     env = setup_yowasp_env(dict(__import__("os").environ))
     (build_dir / f"{name}.il").write_text(rtlil.convert(component, name=name, emit_src=False))
-    script = (f"read_rtlil {name}.il; {DROP_LOADED_INIT}; {SYNTH_COMMANDS[family]} -top {name}; "
+    script = (f"read_rtlil {name}.il; {DROP_LOADED_INIT}; {ALLOW_COLLISIONS}; "
+              f"{SYNTH_COMMANDS[family]} -top {name}; "
               f"tee -q -o {name}.json stat -json")
     res = subprocess.run([env["YOSYS"], "-q", "-l", f"{name}.log", "-p", script], cwd=build_dir,
                          capture_output=True, text=True)

@@ -12,7 +12,7 @@ from .codings import coding_rules
 from .hw.accelerator import SNNAccelerator, normalise_lanes, readout_map
 from .hw.address import AddressMap
 from .hw.layer import fifo_depth
-from .hw.rom import LOADED_MEMORY_NAME
+from .hw.rom import LOADED_MEMORY_NAME, NO_COLLISION_SUFFIX
 
 __all__ = ["BuildResult", "build", "generate_verilog", "component_verilog", "manifest", "write_vectors", "event_bound",
            "event_bound_per_layer", "balance_lanes"]
@@ -22,6 +22,9 @@ TOP = "snnhw_core"
 #: (weights in SPRAM, which the bitstream cannot initialise): the simulated Verilog and the
 #: synthesised netlist both start them undefined.
 DROP_LOADED_INIT = f"delete t:$meminit_v2 r:MEMID=\\\\{LOADED_MEMORY_NAME} %i"
+#: Yosys command (synthesis only) marking the read ports of the memories whose
+#: read-during-write result never matters as "don't care on collision".
+ALLOW_COLLISIONS = f"setparam -set COLLISION_X_MASK 1'1 t:$memrd_v2 r:MEMID=*{NO_COLLISION_SUFFIX} %i"
 LOAD_FILE = "load.hex"
 
 

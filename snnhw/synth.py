@@ -25,7 +25,7 @@ except ImportError:  # `boards` lives next to `snnhw` in the source tree but is 
     import boards  # noqa: F401
 from boards.platforms import BoardTop, get_board
 
-from .build import DROP_LOADED_INIT
+from .build import ALLOW_COLLISIONS, DROP_LOADED_INIT
 from boards.pll import achievable, best_at_most
 
 
@@ -395,7 +395,7 @@ def check_placement(core, memories):
     found = {}
     for memory in memories:
         for name, kind in planned.items():
-            if memory["name"].endswith("." + name):
+            if memory["name"].rsplit(".", 1)[0].endswith("." + name):   # its component
                 found[name] = {"planned": kind, "mapped": memory["mapped"]}
     wrong = [f"{name} (planned {v['planned']}, mapped {v['mapped']})" for name, v in sorted(found.items())
              if v["mapped"] not in _PLANNED_KIND[v["planned"]]]
@@ -608,8 +608,7 @@ def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_op
         nextpnr_opts = shlex.split(nextpnr_opts)
     opts = ["--report", _REPORT_FILE, "--timing-allow-fail", *nextpnr_opts]
     extra = {"synth_opts": shlex.join(synth_opts)} if synth_opts else {}
-    if getattr(core, "load_words", 0):
-        extra["script_after_read"] = DROP_LOADED_INIT
+    extra["script_after_read"] = f"{DROP_LOADED_INIT}; {ALLOW_COLLISIONS}"
     plan = platform.build(top, name=name, build_dir=str(build_dir),
                           do_build=False, do_program=False,
                           nextpnr_opts=shlex.join(opts), **extra,

@@ -149,15 +149,15 @@ class SNNAccelerator(wiring.Component):
         return engines
 
     def planned_memories(self):
-        """``{memory path: placement}`` of the memories the plan placed (paths relative to
-        this core, as Yosys names them): weights, membranes, currents, pooling counts."""
+        """``{component path: placement}`` of the memories the plan placed (the path of the
+        component holding the memory, relative to this core, as Yosys names it): weights,
+        membranes, currents, pooling counts."""
         out = {}
         for k, (e, lp) in enumerate(zip(self.engines, self.plan.layers)):
-            rom = "rom.loaded_words" if lp.weights == "spram" else "rom.mem"
-            out[f"layer{k}.{rom}"] = lp.weights
+            out[f"layer{k}.rom"] = lp.weights
             for ram in ("v", "c", "cnt", "sent"):
                 if ram == "v" or (ram == "c" and e.static_input) or (ram != "c" and e.scanner.lipool):
-                    out[f"layer{k}.{ram}.mem"] = lp.membranes
+                    out[f"layer{k}.{ram}"] = lp.membranes
         return out
 
     def load_image(self):

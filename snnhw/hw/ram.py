@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Shape, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
-from .rom import ram_attrs
+from .rom import ram_attrs, ram_name
 from .stream import MemPort
 
 __all__ = ["LaneRAM"]
@@ -26,7 +26,8 @@ class LaneRAM(wiring.Component):
     placement : ``"bram"`` (block RAM) or ``"ff"`` (flip-flops and a read multiplexer)
     collisions_matter : bool
         Whether a read of the word being written in the same cycle must return its old value
-        (``False`` saves block RAM's emulation logic: see :func:`~snnhw.hw.rom.ram_attrs`).
+        (``False`` saves block RAM's emulation logic: see
+        :data:`~snnhw.hw.rom.NO_COLLISION_SUFFIX`).
 
     Members
     -------
@@ -48,8 +49,9 @@ class LaneRAM(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.mem = mem = Memory(shape=unsigned(self.width * self.lanes), depth=self.depth,
-                                        init=[], attrs=ram_attrs(self.placement, self.collisions_matter))
+        mem = Memory(shape=unsigned(self.width * self.lanes), depth=self.depth, init=[],
+                     attrs=ram_attrs(self.placement))
+        m.submodules[ram_name("mem", self.collisions_matter)] = mem
         wr = mem.write_port(granularity=self.width)
         rd = mem.read_port()
         m.d.comb += [rd.addr.eq(self.raddr), wr.addr.eq(self.waddr),

@@ -5,7 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .rom import ram_attrs
+from .rom import ram_attrs, ram_name
 
 __all__ = ["ResultBuffer"]
 
@@ -56,8 +56,8 @@ class ResultBuffer(wiring.Component):
         m = Module()
         n = self.n_out
         # the host reads the oldest slot while the scan fills the other one: no collisions
-        m.submodules.potentials = mem = Memory(shape=signed(self.acc_bits), depth=2 * n, init=[],
-                                               attrs=ram_attrs(self.placement, collisions_matter=False))
+        mem = Memory(shape=signed(self.acc_bits), depth=2 * n, init=[], attrs=ram_attrs(self.placement))
+        m.submodules[ram_name("potentials", False)] = mem
         wr, rd = mem.write_port(), mem.read_port()
         fill, read = Signal(), Signal()             # slot being filled, oldest slot
         full = Signal(2)

@@ -9,7 +9,8 @@ from amaranth.lib.wiring import In, Out
 from .. import fixed
 
 __all__ = ["WeightROM", "BiasROM", "pack_weights", "memory_attrs", "LOGIC_MEMORY_BITS",
-           "LOAD_WORD_BITS", "LOADED_MEMORY_NAME", "rom_attrs", "ram_attrs"]
+           "LOAD_WORD_BITS", "LOADED_MEMORY_NAME", "NO_COLLISION_SUFFIX", "rom_attrs", "ram_attrs",
+           "ram_name"]
 
 #: ROMs of at most this many bits are built from logic by default (a LUT function of the
 #: address): a block RAM (4 kbit on iCE40) would be mostly empty.
@@ -30,16 +31,22 @@ def rom_attrs(placement):
     return {"rom_style": _ROM_STYLE[placement]}
 
 
-def ram_attrs(placement, collisions_matter=True):
-    """Yosys attributes forcing a RAM into ``placement`` (``"bram"``, ``"ff"``, ``"spram"``).
+#: Suffix of the names of memories whose read of a word written in the same cycle never
+#: matters: the synthesis flow marks their read ports "don't care on collision"
+#: (``COLLISION_X_MASK``), so block RAM needs no logic emulating the old-data result (a
+#: register of the whole word and a comparison per memory). Simulation keeps the old data;
+#: tests replace it with garbage to show nothing depends on it.
+NO_COLLISION_SUFFIX = "_nrw"
 
-    ``collisions_matter=False`` states that what a read returns while the same word is
-    written in that cycle never matters (Yosys's ``no_rw_check``): block RAM then needs no
-    logic emulating the old-data result (a register of the whole word and a comparison)."""
-    attrs = {"ram_style": _RAM_STYLE[placement]}
-    if not collisions_matter:
-        attrs["no_rw_check"] = 1
-    return attrs
+
+def ram_attrs(placement):
+    """Yosys attributes forcing a RAM into ``placement`` (``"bram"``, ``"ff"``, ``"spram"``)."""
+    return {"ram_style": _RAM_STYLE[placement]}
+
+
+def ram_name(name, collisions_matter):
+    """The name of a memory, marked when its read-during-write result never matters."""
+    return name if collisions_matter else name + NO_COLLISION_SUFFIX
 
 
 def memory_attrs(depth, width, rom):

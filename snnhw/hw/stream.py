@@ -135,9 +135,10 @@ class EventFIFO(wiring.Component):
 
         m = Module()
         depth = self.depth
+        from .rom import ram_name
         # reads and writes never meet on one word (empty: no read; full: no write)
-        m.submodules.storage = storage = Memory(shape=self.width, depth=depth, init=[],
-                                                attrs={"no_rw_check": 1})
+        storage = Memory(shape=self.width, depth=depth, init=[])
+        m.submodules[ram_name("storage", False)] = storage
         wr, rd = storage.write_port(), storage.read_port()
         produce, consume = Signal(range(depth)), Signal(range(depth))
         level = Signal(range(depth + 1))
