@@ -176,3 +176,58 @@ def test_event_fifo_order_backpressure_and_room(depth, margin):
     assert got == sent and len(sent) > 100
     if depth > margin:                  # the flag does change with the level
         assert 0 in rooms and 1 in rooms
+
+
+@pytest.mark.parametrize("values,gaps", [
+    ([5, 5, 5], False), ([3, 7, 7, 1], False), ([7, 3, 5, 6], True), ([-4, -9, -4, -1, -1], True),
+    ([2], False), (list(range(10, 0, -1)), True), ([0, 1, 0, 1, 2, 2, -3], False),
+])
+def test_result_buffer_argmax_and_slots(values, gaps):
+    """The pipelined running argmax (ties → lowest index, with or without idle cycles between
+    values) and the two slots: results come out in order, each with its own class."""
+    from snnhw import fixed
+    from snnhw.hw.result import ResultBuffer
+
+    n = len(values)
+    dut = ResultBuffer(n, 8, unsigned(3))
+    images = [values, values[::-1]]
+    got = []
+
+    async def tb(ctx):
+        for img in images:
+            ctx.set(dut.clear, 1)
+            await ctx.tick()
+            ctx.set(dut.clear, 0)
+            await ctx.tick().repeat(2)
+            for v in img:
+                ctx.set(dut.valid, 1)
+                ctx.set(dut.value, v)
+                await ctx.tick()
+                if gaps:
+                    ctx.set(dut.valid, 0)
+                    await ctx.tick()
+            ctx.set(dut.valid, 0)
+            await ctx.tick().repeat(3)
+            ctx.set(dut.commit, 1)
+            await ctx.tick()
+            ctx.set(dut.commit, 0)
+        for img in images:
+            assert ctx.get(dut.done)
+            pots = []
+            for j in range(n):
+                ctx.set(dut.rd_addr, j)
+                await ctx.tick()
+                pots.append(ctx.get(dut.rd_data))
+            got.append((ctx.get(dut.predicted), pots))
+            ctx.set(dut.free, 1)
+            await ctx.tick()
+            ctx.set(dut.free, 0)
+            await ctx.tick()
+        assert not ctx.get(dut.done)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    for img, (pred, pots) in zip(images, got):
+        assert pred == int(fixed.argmax_lowest(np.array([img]))[0]) and pots == img

@@ -17,7 +17,8 @@ class ResultBuffer(wiring.Component):
     Each output scan streams the membranes in index order; the slot being filled keeps
     them and their argmax (updated only on a strictly greater value, so ties go to the
     lowest index: :func:`snnhw.fixed.argmax_lowest`). The last scan of an image is its
-    result: ``commit`` makes the slot readable.
+    result: ``commit`` (at least three cycles after the scan's last value) makes the slot
+    readable.
 
     Parameters
     ----------
@@ -81,12 +82,21 @@ class ResultBuffer(wiring.Component):
             self.exit_step.eq(Mux(read, exit_step[1], exit_step[0])),
             self.cycles_out.eq(Mux(read, cycles[1], cycles[0])),
         ]
+        # The running argmax, pipelined: whether a value beats the best so far is decided
+        # while the previous value (`prev`) is still being folded into `best`, by comparing
+        # it with both (two carry chains side by side, no enable fan-out behind them).
+        prev_valid, prev_take = Signal(), Signal()
+        prev_value = Signal(signed(self.acc_bits), reset_less=True)
+        prev_index = Signal.like(index)
+        beats = Mux(prev_valid & prev_take, value_q > prev_value, value_q > best)
+        with m.If(prev_valid & prev_take):
+            m.d.sync += [best.eq(prev_value), best_j.eq(prev_index)]
+        m.d.sync += [prev_valid.eq(valid_q & ~self.clear), prev_value.eq(value_q),
+                     prev_index.eq(index), prev_take.eq(first | beats)]
         with m.If(self.clear):
             m.d.sync += [index.eq(0), first.eq(1)]
         with m.Elif(valid_q):
             m.d.sync += [index.eq(index + 1), first.eq(0)]
-            with m.If(first | (value_q > best)):
-                m.d.sync += [best.eq(value_q), best_j.eq(index)]
         with m.If(self.commit):
             m.d.sync += [fill.eq(~fill), base.eq(Mux(fill, 0, n))]
             for s in range(2):

@@ -227,17 +227,17 @@ class NeuronScanner(wiring.Component):
         # stage 1b: the neuron's lane out of the RAM words (registered: the block-RAM output,
         # the lane multiplexer and the bias adder's carry chain were one path)
         s1b_valid, s1b = Signal(), place("s1b")
-        s1b_v = Signal(signed(self.fire_unit.acc_bits))
-        s1b_b = Signal.like(bias.data)
+        s1b_v = Signal(signed(self.fire_unit.acc_bits), reset_less=True)     # datapath: no reset
+        s1b_b = Signal.like(bias.data, reset_less=True)
         m.d.sync += ([s1b_valid.eq(s1_valid), s1b_v.eq(self.v.rdata[s1["lane"]]), s1b_b.eq(bias.data)]
                      + [s1b[n].eq(s1[n]) for n in s1b])
         total = s1b_v + s1b_b
         if self.current_shape is not None:
-            s1b_c = Signal(self.current_shape)
+            s1b_c = Signal(self.current_shape, reset_less=True)
             m.d.sync += s1b_c.eq(self.c_rdata[s1["lane"]])
             total = total + s1b_c
         s2_valid, s2 = Signal(), place("s2")
-        s2_v = Signal(signed(self.fire_unit.acc_bits))
+        s2_v = Signal(signed(self.fire_unit.acc_bits), reset_less=True)
         m.d.sync += [s2_valid.eq(s1b_valid), s2_v.eq(total)] + [s2[n].eq(s1b[n]) for n in s2]
         if self.lipool:
             s1b_cnt, s1b_sent = Signal(self.count_shape), Signal(self.count_shape)

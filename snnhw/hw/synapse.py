@@ -203,7 +203,7 @@ class SynapsePipeline(wiring.Component):
             g_width = fixed.unsigned_width(max(table))
             gain = Array(Const(g, unsigned(g_width)) for g in table)[item["step"]]
             g_shape = signed(p_shape.width + g_width + 1)
-        gained = Signal(data.ArrayLayout(g_shape, self.lanes), name="gained")
+        gained = Signal(data.ArrayLayout(g_shape, self.lanes), name="gained", reset_less=True)
         for p in range(self.lanes):
             m.d.sync += gained[p].eq(prod[p] << amount if self._shift
                                      else multiply(prod[p], gain, self.multiplier_placement))
@@ -247,7 +247,9 @@ class SynapsePipeline(wiring.Component):
         # s1: the ROM word is being read; s2: it is registered (short block-RAM paths)
         s1 = self._stage(m, "s1", issued)
         s2 = self._stage(m, "s2", s1)
-        s2_w = Signal(data.ArrayLayout(signed(self.weight_bits), lanes))
+        # datapath registers have no reset (their values matter only with a valid bit, which
+        # has one): a DSP block or a block RAM can then absorb them
+        s2_w = Signal(data.ArrayLayout(signed(self.weight_bits), lanes), reset_less=True)
         m.d.sync += s2_w.eq(self.rom_data)
         stages = [issued, s1, s2]
         if self._m_kind == "gate":
@@ -255,7 +257,8 @@ class SynapsePipeline(wiring.Component):
             s2["prod"] = s2_w
         else:                                        # s3: m · W
             m_width = Shape.cast(self.m_shape).width
-            prod = Signal(data.ArrayLayout(signed(self.weight_bits + m_width + 1), lanes))
+            prod = Signal(data.ArrayLayout(signed(self.weight_bits + m_width + 1), lanes),
+                          reset_less=True)
             for p in range(lanes):
                 m.d.sync += prod[p].eq(self._times_m(s2_w[p], s2["m"]))
             s3 = self._stage(m, "s3", {f: s2[f] for f in ("valid", "word", "tail", "step")})
@@ -266,7 +269,7 @@ class SynapsePipeline(wiring.Component):
         # the accumulator word is read READ_LEAD cycles before it is written back: its address
         # from the stage two before the accumulate stage, its data registered once
         m.d.comb += self.acc.raddr.eq(stages[-1 - self.READ_LEAD]["word"])
-        old = Signal(data.ArrayLayout(self.acc_shape, lanes))
+        old = Signal(data.ArrayLayout(self.acc_shape, lanes), reset_less=True)
         m.d.sync += old.eq(self.acc.rdata)
         self._accumulate(m, stages[-1], old)
         busy = Const(0)
