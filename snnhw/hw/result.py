@@ -10,6 +10,17 @@ from .rom import ram_attrs, ram_name
 __all__ = ["ResultBuffer"]
 
 
+def _gt_halves(m, a, b, name):
+    """``a > b`` (signed) a cycle later: the halves are compared now and registered, then
+    combined (``hi > | hi == & lo >``)."""
+    width = len(a)
+    half = width // 2
+    hi_gt, hi_eq, lo_gt = (Signal(name=f"{name}_{n}") for n in ("hi_gt", "hi_eq", "lo_gt"))
+    m.d.sync += [hi_gt.eq(a[half:].as_signed() > b[half:].as_signed()),
+                 hi_eq.eq(a[half:] == b[half:]), lo_gt.eq(a[:half] > b[:half])]
+    return hi_gt | (hi_eq & lo_gt)
+
+
 class ResultBuffer(wiring.Component):
     """Two result slots: the output layer fills one while the host reads the other, so the
     output layer goes on with the next image before the host has read this one.
@@ -17,7 +28,7 @@ class ResultBuffer(wiring.Component):
     Each output scan streams the membranes in index order; the slot being filled keeps
     them and their argmax (updated only on a strictly greater value, so ties go to the
     lowest index: :func:`snnhw.fixed.argmax_lowest`). The last scan of an image is its
-    result: ``commit`` (at least three cycles after the scan's last value) makes the slot
+    result: ``commit`` (at least four cycles after the scan's last value) makes the slot
     readable.
 
     Parameters
@@ -82,17 +93,22 @@ class ResultBuffer(wiring.Component):
             self.exit_step.eq(Mux(read, exit_step[1], exit_step[0])),
             self.cycles_out.eq(Mux(read, cycles[1], cycles[0])),
         ]
-        # The running argmax, pipelined: whether a value beats the best so far is decided
-        # while the previous value (`prev`) is still being folded into `best`, by comparing
-        # it with both (two carry chains side by side, no enable fan-out behind them).
-        prev_valid, prev_take = Signal(), Signal()
-        prev_value = Signal(signed(self.acc_bits), reset_less=True)
-        prev_index = Signal.like(index)
-        beats = Mux(prev_valid & prev_take, value_q > prev_value, value_q > best)
-        with m.If(prev_valid & prev_take):
-            m.d.sync += [best.eq(prev_value), best_j.eq(prev_index)]
-        m.d.sync += [prev_valid.eq(valid_q & ~self.clear), prev_value.eq(value_q),
-                     prev_index.eq(index), prev_take.eq(first | beats)]
+        # The running argmax, pipelined (a 25-bit comparison and the update of `best` behind it
+        # were one path): a value is compared, in halves (two short carry chains), with the
+        # best so far and with the value before it, and decided a cycle later by whether that
+        # one was taken; the decision folds it into `best` at once.
+        b_valid, b_first = Signal(), Signal()
+        b_value = Signal(signed(self.acc_bits), reset_less=True)
+        b_index = Signal.like(index)
+        vs_best, vs_prev = _gt_halves(m, value_q, best, "best"), _gt_halves(m, value_q, b_value, "prev")
+        m.d.sync += [b_valid.eq(valid_q & ~self.clear), b_value.eq(value_q), b_index.eq(index),
+                     b_first.eq(first)]
+        prev_taken = Signal()                          # the value before was taken
+        take = Signal()
+        m.d.comb += take.eq(b_valid & (b_first | Mux(prev_taken, vs_prev, vs_best)))
+        m.d.sync += prev_taken.eq(take)
+        with m.If(take):
+            m.d.sync += [best.eq(b_value), best_j.eq(b_index)]
         with m.If(self.clear):
             m.d.sync += [index.eq(0), first.eq(1)]
         with m.Elif(valid_q):
