@@ -25,6 +25,8 @@ from snnhw.passes import convert                                 # noqa: E402
 from snnhw.plan import DesignPlan, LayerPlan                     # noqa: E402
 from snnhw.resources import layer_resources                      # noqa: E402
 
+__all__ = ["designs", "fit"]
+
 
 def designs():
     x_tr = load_dataset("digits")[0]
@@ -63,6 +65,31 @@ def main():
                   flush=True)
     if len(sys.argv) > 1:
         pathlib.Path(sys.argv[1]).write_text(json.dumps(rows, indent=1))
+    fit(rows)
+
+
+def fit(rows):
+    """Least-squares coefficients of :data:`snnhw.resources.LOGIC_SCALE` from the rows."""
+    import numpy as np
+
+    by_name = {name: (q, lanes) for name, q, lanes in designs()}
+    feats, cells = [], []
+    for row in rows:
+        q, lanes = by_name[row["design"]]
+        k = row["layer"]
+        lp = DesignPlan.of(q, lanes).resolve(q).layers[k]
+        raw = layer_resources(q, k, lp, raw=True)
+        layer = q.layers[k]
+        feats.append([(raw.lut, raw.ff, raw.carry)[i] for i in range(3)]
+                     + [lp.lanes * layer.acc_bits, lp.lanes * layer.weight_bits, 1.0])
+        cells.append([row["synthesised"][f] for f in ("lut", "ff", "carry")])
+    feats, cells = np.array(feats, dtype=float), np.array(cells, dtype=float)
+    for i, name in enumerate(("lut", "ff", "carry")):
+        cols = [i, 3, 4, 5]
+        coef, *_ = np.linalg.lstsq(feats[:, cols], cells[:, i], rcond=None)
+        err = feats[:, cols] @ coef / cells[:, i] - 1
+        print(f"{name}: coefficients {np.round(coef, 3).tolist()}  mean error {np.abs(err).mean():.1%} "
+              f"largest {np.abs(err).max():.1%}")
 
 
 if __name__ == "__main__":

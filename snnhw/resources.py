@@ -138,9 +138,11 @@ class Resources:
 #: Yosys/ABC turns the structural count into cells: per layer engine,
 #: ``cells = Σ_i coeff_i · feature_i`` over (structural count, lanes·acc bits, lanes·weight
 #: bits, 1), fitted by least squares on 24 engines (``scripts/calibrate_resources.py``: mean
-#: error 9 % LUT, 6 % FF, 13 % carry; memories, DSPs and SPRAMs are exact).
-LOGIC_SCALE = {"lut": (0.92, 1.39, 0.0, 57.0), "ff": (0.60, 2.66, 0.50, 77.0),
-               "carry": (0.81, 0.0, 0.0, 26.0)}
+#: error 9 % LUT, 5 % FF, 12 % carry; memories, DSPs and SPRAMs are exact). The negative
+#: constants are the structural count's over-estimate of the fixed control logic; a count
+#: never drops below a third of the structural one.
+LOGIC_SCALE = {"lut": (1.068, 0.0, 0.0, -57.0), "ff": (1.032, 0.0, 0.0, -112.0),
+               "carry": (0.824, 0.0, 0.0, 15.0)}
 #: iCE40 logic cells ≈ a·LUT + b·FF + c·CARRY (fitted to nextpnr's ICESTORM_LC counts).
 LC_PACKING = (1.0, 0.9, 0.2)
 
@@ -274,9 +276,10 @@ def layer_info(qnet, k):
     return info
 
 
-def layer_resources(qnet, k, lp, family="ice40", info=None):
+def layer_resources(qnet, k, lp, family="ice40", info=None, raw=False):
     """Predicted :class:`Resources` of layer ``k``'s engine under the (resolved) layer plan
-    ``lp``, the membrane, current and pooling RAMs and the weight ROM included."""
+    ``lp``, the membrane, current and pooling RAMs and the weight ROM included (``raw``: the
+    structural count, before :data:`LOGIC_SCALE`)."""
     from .hw.address import AddressMap
     from .hw.layer import fifo_depth
 
@@ -305,7 +308,7 @@ def layer_resources(qnet, k, lp, family="ice40", info=None):
     res.add("fifo", bram=ebr_blocks(payload, depth, family=family), lut=40 + payload,
             ff=3 * payload + 3 * _bits(depth))
     res.add("control", lut=60 + 4 * 16, ff=40 + 5 * 16)
-    return _calibrated(res, lp.lanes * layer.acc_bits, lp.lanes * layer.weight_bits)
+    return res if raw else _calibrated(res, lp.lanes * layer.acc_bits, lp.lanes * layer.weight_bits)
 
 
 def _calibrated(res, lane_acc_bits, lane_weight_bits):
@@ -315,7 +318,7 @@ def _calibrated(res, lane_acc_bits, lane_weight_bits):
     features = lambda count: (count, lane_acc_bits, lane_weight_bits, 1.0)   # noqa: E731
     for i, name in enumerate(("lut", "ff", "carry")):
         raw = getattr(res, name)
-        value = sum(c * f for c, f in zip(LOGIC_SCALE[name], features(raw)))
+        value = max(raw / 3, sum(c * f for c, f in zip(LOGIC_SCALE[name], features(raw))))
         setattr(out, name, value)
         for part, counts in res.parts.items():
             share = counts[i] / raw if raw else 0.0
