@@ -19,6 +19,9 @@ from ..plan import DesignPlan, LayerPlan
 
 __all__ = ["FoldPoint", "FoldResult", "fold", "lane_options", "DEFAULT_CLOCK_MHZ"]
 
+#: Widest multiplier (bits of ``m``) the fold puts in logic: a shift-and-add tree that still
+#: meets timing in one cycle (wider ones — 8-bit input codes, 12-bit step gains — go to DSPs).
+LUT_MULTIPLIER_BITS = 4
 #: Lane counts beyond the next one that a step of the fold tries per layer.
 LOOKAHEAD = 6
 #: The clock the fold assumes when it converts a latency target into cycles (the report
@@ -70,11 +73,14 @@ class FoldResult:
 
 def _placements(qnet, k, family, fixed=None):
     """The placements worth trying for layer ``k``: weights in block RAM, logic (small ROMs
-    only) or SPRAM (iCE40); membranes in block RAM or flip-flops; multipliers in DSP blocks
-    or logic (only if the layer has any)."""
+    only) or SPRAM (iCE40); membranes in block RAM or flip-flops; multipliers in DSP blocks,
+    or in logic when they are narrow enough to meet timing in one cycle
+    (:data:`LUT_MULTIPLIER_BITS`: burst spike counts, not input codes or step gains)."""
+    from amaranth.hdl import Shape
+
+    from ..codings import coding_rules
     from ..hw.accelerator import event_shapes
     from ..hw.synapse import multiplier_kind
-    from ..codings import coding_rules
 
     layer = qnet.layers[k]
     weights = ["bram"]
@@ -85,8 +91,10 @@ def _placements(qnet, k, family, fixed=None):
     rules = coding_rules(qnet.coding)
     gains = getattr(rules, "gains", None)
     gain_mult = gains is not None and not all(g & (g - 1) == 0 for g in gains(qnet.coding))
-    has_mult = multiplier_kind(event_shapes(qnet)[k]) == "multiply" or gain_mult
-    mults = ["dsp", "lut"] if has_mult else ["dsp"]
+    m_shape = event_shapes(qnet)[k]
+    m_mult = multiplier_kind(m_shape) == "multiply"
+    narrow = not gain_mult and Shape.cast(m_shape).width <= LUT_MULTIPLIER_BITS
+    mults = ["dsp", "lut"] if (m_mult or gain_mult) and narrow else ["dsp"]
     choices = {"weights": weights, "membranes": ["bram", "ff"], "multipliers": mults}
     for name, value in (fixed or {}).items():
         if value != "auto":
