@@ -142,9 +142,12 @@ class EventFIFO(wiring.Component):
         wr, rd = storage.write_port(), storage.read_port()
         produce, consume = Signal(range(depth)), Signal(range(depth))
         level = Signal(range(depth + 1))
+        # "not full" and "not empty" are registers kept with the level (no comparison of the
+        # level on the handshakes' paths)
+        not_full, not_empty = Signal(init=1), Signal()
         do_write = self.w_en & self.w_rdy
-        fetch = (level != 0) & (~self.r_rdy | self.r_en)      # the head is free or leaving
-        m.d.comb += [self.w_rdy.eq(level != depth),
+        fetch = not_empty & (~self.r_rdy | self.r_en)         # the head is free or leaving
+        m.d.comb += [self.w_rdy.eq(not_full),
                      wr.addr.eq(produce), wr.data.eq(self.w_data), wr.en.eq(do_write),
                      rd.addr.eq(consume), rd.en.eq(fetch), self.r_data.eq(rd.data)]
         with m.If(do_write):
@@ -153,6 +156,9 @@ class EventFIFO(wiring.Component):
             m.d.sync += [consume.eq(consume + 1), self.r_rdy.eq(1)]
         with m.Elif(self.r_en):
             m.d.sync += self.r_rdy.eq(0)
-        m.d.sync += level.eq(level + do_write - fetch)
+        with m.If(do_write & ~fetch):
+            m.d.sync += [level.eq(level + 1), not_empty.eq(1), not_full.eq(level != depth - 1)]
+        with m.Elif(fetch & ~do_write):
+            m.d.sync += [level.eq(level - 1), not_full.eq(1), not_empty.eq(level != 1)]
         m.d.sync += self.room.eq(level < depth - self.margin)
         return m
