@@ -336,9 +336,9 @@ def test_conv_synapse_tail_latency():
     events = [(0, 2, 2, 1), (0, 3, 3, 1), (0, 2, 3, 1), (0, 2, 2, 1)]
     out = check_conv_synapse(layer, 2, unsigned(1), events)
     last = out["writes"][-1][0]
-    # accepted at edge a; its 18 words issue in cycles a+1 .. a+18, each written 2 cycles
-    # later (ROM read and register; no multiply stage for a 1-bit m)
-    assert last - out["accepted"][-1] == 9 * 2 + 2
+    # accepted at edge a; its 18 words issue in cycles a+1 .. a+18, each written 3 cycles
+    # later (ROM read, register, add; no multiply stage for a 1-bit m)
+    assert last - out["accepted"][-1] == 9 * 2 + 3
     assert out["accepted"] == [0, 18, 36, 54]
 
 

@@ -98,8 +98,8 @@ def test_synapse_initiation_interval_one():
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    assert dut.syn.latency == 2         # ROM read and register; no multiply for a 1-bit m
-    assert cycles["tail"] == 3 + 2      # the last event's 3 words + 2 pipeline stages
+    assert dut.syn.latency == 3         # ROM read, register, write; no multiply for a 1-bit m
+    assert cycles["tail"] == 3 + 3      # the last event's 3 words + 3 pipeline stages
 
 
 def test_lanes_range_and_count():

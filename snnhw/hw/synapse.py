@@ -24,7 +24,7 @@ def multiplier_kind(m_shape):
 
 def pipeline_latency(m_shape, gains):
     """Stages of a :class:`SynapsePipeline` after its issue stage (see its ``latency``)."""
-    return 2 + (multiplier_kind(m_shape) != "gate") + bool(gains)
+    return 3 + (multiplier_kind(m_shape) != "gate") + bool(gains)
 
 
 class SynapsePipeline(wiring.Component):
@@ -37,10 +37,10 @@ class SynapsePipeline(wiring.Component):
     ROM word), *multiply* (``m · W``: none for a 1-bit ``m``, which is 1 on every event; a
     negation for ``±1``),
     *step gain* (only with ``gains``: a shift when every gain is a power of two, else a
-    constant table and a multiply), *accumulate* (add and write back). The old accumulator
-    word is read :attr:`READ_LEAD` cycles before its write-back (not at issue), so it needs
-    no pipeline registers; writes of those cycles are forwarded where they can hit the same
-    word (only when ``K`` < :attr:`READ_LEAD`).
+    constant table and a multiply), *accumulate* (add; the write-back is registered). The old
+    accumulator word is read :attr:`READ_LEAD` cycles before the add (not at issue), so it
+    needs no pipeline registers; the writes of the last :attr:`FORWARD_DEPTH` adds are
+    forwarded where they can hit the same word (only when ``K ≤`` :attr:`FORWARD_DEPTH`).
 
     Parameters
     ----------
@@ -62,8 +62,10 @@ class SynapsePipeline(wiring.Component):
     acc : Out(:class:`MemPort`)
     busy : Out(1)  — an event is being issued or a write is pending
     """
-    #: Cycles from the accumulator read to the write-back of the same item.
+    #: Cycles from the accumulator read to the add of the same item.
     READ_LEAD = 2
+    #: Adds whose writes a read can miss: the two of the read lead, and the registered write.
+    FORWARD_DEPTH = READ_LEAD + 1
 
     def __init__(self, amap, weight_bits, m_shape, acc_shape, gains=None, multipliers="dsp"):
         self.amap = amap
@@ -75,7 +77,8 @@ class SynapsePipeline(wiring.Component):
         self._m_kind = multiplier_kind(m_shape)
         self._shift = gains is not None and all(g > 0 and g & (g - 1) == 0 for g in self.gains)
         #: Pipeline stages after the issue stage: ROM read, ROM register, the multiply (not
-        #: for a 1-bit ``m``), the step gain (only with ``gains``); the last one accumulates.
+        #: for a 1-bit ``m``), the step gain (only with ``gains``), the add, and the
+        #: registered write-back.
         self.latency = pipeline_latency(m_shape, gains is not None)
         self.multiplier_placement = multipliers
         #: Multipliers wider than a gate or a negation (``lanes`` per kind).
@@ -212,32 +215,36 @@ class SynapsePipeline(wiring.Component):
         return out
 
     def _accumulate(self, m, item, old):
-        """Add the products to the old words and write them back. The old word was read two
-        cycles before (:attr:`READ_LEAD`), so the writes of the last two cycles are not in it:
-        they are forwarded where they can hit the same word — an earlier event's item with the
-        same address is at least ``K`` cycles back."""
+        """Add the products to the old words and write them back a cycle later (the write is
+        registered: the adder and the RAM's write path were one path). The old word was read
+        :attr:`READ_LEAD` cycles before the add, so the writes of the last
+        :attr:`FORWARD_DEPTH` adds are not in it: they are forwarded where they can hit the
+        same word — an earlier event's item with the same address is at least ``K`` cycles
+        back."""
         lanes, k = self.lanes, self.k
-        fwd = [(Signal(name=f"fwd{d}_valid"), Signal.like(item["word"], name=f"fwd{d}_addr"),
-                Signal(data.ArrayLayout(self.acc_shape, lanes), name=f"fwd{d}_data"),
-                Signal(lanes, name=f"fwd{d}_we")) for d in range(1, self.READ_LEAD + 1) if d >= k]
+        depths = [d for d in range(1, self.FORWARD_DEPTH + 1) if d >= k]
         new = Signal(data.ArrayLayout(self.acc_shape, lanes))
+        we = Signal(lanes)
         tail_lanes = self.amap.tail_lanes
+        # entry d holds the add of d cycles ago; entry 1 is also the registered write
+        history = {0: (item["valid"], item["word"], new, we)}
+        for d in range(1, self.FORWARD_DEPTH + 1):
+            regs = tuple(Signal.like(v, name=f"hist{d}_{i}", reset_less=(i == 2))
+                         for i, v in enumerate(history[d - 1]))
+            m.d.sync += [dst.eq(src) for dst, src in zip(regs, history[d - 1])]
+            history[d] = regs
         for p in range(lanes):
             base = old[p]
-            for f_valid, f_addr, f_data, f_we in reversed(fwd):   # oldest first, newest wins
+            for d in reversed(depths):                            # oldest first, newest wins
+                f_valid, f_addr, f_data, f_we = history[d]
                 base = Mux(f_valid & f_we[p] & (f_addr == item["word"]), f_data[p], base)
             m.d.comb += new[p].eq(base + item["prod"][p])
             lane_ok = 1 if p < tail_lanes else ~item["tail"]
-            m.d.comb += self.acc.we[p].eq(item["valid"] & lane_ok)
-        m.d.comb += [self.acc.waddr.eq(item["word"]), self.acc.wdata.eq(new)]
-        # entry d holds the write of d cycles ago (only the distances ≥ K are kept)
-        history = {0: (item["valid"], item["word"], new, self.acc.we)}
-        for d in range(1, self.READ_LEAD + 1):
-            regs = tuple(Signal.like(v, name=f"hist{d}_{i}") for i, v in enumerate(history[d - 1]))
-            m.d.sync += [dst.eq(src) for dst, src in zip(regs, history[d - 1])]
-            history[d] = regs
-        for entry, d in zip(fwd, [d for d in range(1, self.READ_LEAD + 1) if d >= k]):
-            m.d.comb += [dst.eq(src) for dst, src in zip(entry, history[d])]
+            m.d.comb += we[p].eq(item["valid"] & lane_ok)
+        w_valid, w_addr, w_data, w_we = history[1]
+        m.d.comb += [self.acc.waddr.eq(w_addr), self.acc.wdata.eq(w_data),
+                     self.acc.we.eq(Mux(w_valid, w_we, 0))]
+        return w_valid
 
     def elaborate(self, platform):
         m = Module()
@@ -271,8 +278,8 @@ class SynapsePipeline(wiring.Component):
         m.d.comb += self.acc.raddr.eq(stages[-1 - self.READ_LEAD]["word"])
         old = Signal(data.ArrayLayout(self.acc_shape, lanes), reset_less=True)
         m.d.sync += old.eq(self.acc.rdata)
-        self._accumulate(m, stages[-1], old)
-        busy = Const(0)
+        writing = self._accumulate(m, stages[-1], old)
+        busy = writing
         for st in stages:
             busy = busy | st["valid"]
         m.d.comb += self.busy.eq(busy)
