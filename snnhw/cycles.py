@@ -23,19 +23,19 @@ __all__ = ["EngineTiming", "TIMING", "Workload", "workload", "predict_cycles"]
 class EngineTiming:
     """Fixed delays of the hardware, in cycles, fitted to RTL simulation by
     ``scripts/calibrate_cycles.py`` (11 networks: dense and convolutional, every coding,
-    several lane counts; mean absolute error 1.3 %, largest 8 %)."""
+    several lane counts; mean absolute error 1.4 %, largest 7 %)."""
     #: From an input code accepted to its event at the first engine's synapse.
-    encoder: int = 4
+    encoder: int = 9
     #: From a neuron's scan issue to its event at the next engine's synapse.
     emit: int = 6
     #: From a step's last word issued (or its end-of-step token) to the scan's first neuron.
     to_scan: int = 2
     #: From a scan's last neuron to the engine's next scan or integration.
-    scan_drain: int = 7
+    scan_drain: int = 9
     #: From a scan's last neuron to its end-of-step token at the next engine.
     token: int = 6
     #: From the output layer's last scan to the readable result.
-    commit: int = 14
+    commit: int = 10
 
 
 TIMING = EngineTiming()
