@@ -193,18 +193,22 @@ class SynapsePipeline(wiring.Component):
             out[field] = sig
         return out
 
-    def _gain(self, m, item):
-        """The step-gain stage: ``· g(step)``, a shift when every gain is a power of two."""
+    def _gain(self, m, item, before):
+        """The step-gain stage: ``· g(step)``, a shift when every gain is a power of two. The
+        gain is looked up a stage early (from ``before``'s step) and registered, so the
+        table's logic is not in front of the multiplier."""
         table = [0] + self.gains                     # steps are 1-based
         prod = item["prod"]
         p_shape = Shape.cast(prod.shape().elem_shape)
         if self._shift:
             shifts = [0] + [int(math.log2(g)) for g in self.gains]
-            amount = Array(Const(v, range(max(shifts) + 1)) for v in shifts)[item["step"]]
+            amount = Signal(range(max(shifts) + 1), name="gain_shift")
+            m.d.sync += amount.eq(Array(Const(v, range(max(shifts) + 1)) for v in shifts)[before["step"]])
             g_shape = signed(p_shape.width + max(shifts))
         else:
             g_width = fixed.unsigned_width(max(table))
-            gain = Array(Const(g, unsigned(g_width)) for g in table)[item["step"]]
+            gain = Signal(unsigned(g_width), name="gain", reset_less=True)
+            m.d.sync += gain.eq(Array(Const(g, unsigned(g_width)) for g in table)[before["step"]])
             g_shape = signed(p_shape.width + g_width + 1)
         gained = Signal(data.ArrayLayout(g_shape, self.lanes), name="gained", reset_less=True)
         for p in range(self.lanes):
@@ -272,7 +276,7 @@ class SynapsePipeline(wiring.Component):
             s3["prod"] = prod
             stages.append(s3)
         if self.step_bits:                           # · g(step)
-            stages.append(self._gain(m, stages[-1]))
+            stages.append(self._gain(m, stages[-1], stages[-2]))
         # the accumulator word is read READ_LEAD cycles before it is written back: its address
         # from the stage two before the accumulate stage, its data registered once
         m.d.comb += self.acc.raddr.eq(stages[-1 - self.READ_LEAD]["word"])
