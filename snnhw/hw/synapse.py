@@ -218,7 +218,7 @@ class SynapsePipeline(wiring.Component):
         out["prod"] = gained
         return out
 
-    def _accumulate(self, m, item, old):
+    def _accumulate(self, m, item, old, before):
         """Add the products to the old words and write them back a cycle later (the write is
         registered: the adder and the RAM's write path were one path). The old word was read
         :attr:`READ_LEAD` cycles before the add, so the writes of the last
@@ -237,11 +237,19 @@ class SynapsePipeline(wiring.Component):
                          for i, v in enumerate(history[d - 1]))
             m.d.sync += [dst.eq(src) for dst, src in zip(regs, history[d - 1])]
             history[d] = regs
+        # whether the add of d cycles ago wrote this item's word: compared a cycle ahead,
+        # from the stage before (`before`) and the add before (`history[d - 1]`), and
+        # registered (the comparison and the forwarding multiplexers were one path)
+        hits = {}
+        for d in depths:
+            hits[d] = Signal(name=f"hit{d}")
+            p_valid, p_addr = history[d - 1][0], history[d - 1][1]
+            m.d.sync += hits[d].eq(p_valid & (p_addr == before["word"]))
         for p in range(lanes):
             base = old[p]
             for d in reversed(depths):                            # oldest first, newest wins
                 f_valid, f_addr, f_data, f_we = history[d]
-                base = Mux(f_valid & f_we[p] & (f_addr == item["word"]), f_data[p], base)
+                base = Mux(hits[d] & f_we[p], f_data[p], base)
             m.d.comb += new[p].eq(base + item["prod"][p])
             lane_ok = 1 if p < tail_lanes else ~item["tail"]
             m.d.comb += we[p].eq(item["valid"] & lane_ok)
@@ -282,7 +290,7 @@ class SynapsePipeline(wiring.Component):
         m.d.comb += self.acc.raddr.eq(stages[-1 - self.READ_LEAD]["word"])
         old = Signal(data.ArrayLayout(self.acc_shape, lanes), reset_less=True)
         m.d.sync += old.eq(self.acc.rdata)
-        writing = self._accumulate(m, stages[-1], old)
+        writing = self._accumulate(m, stages[-1], old, stages[-2])
         busy = writing
         for st in stages:
             busy = busy | st["valid"]
