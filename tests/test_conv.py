@@ -227,14 +227,13 @@ def check_conv_synapse(layer, lanes, m_shape, events):
     # exactly one write per issued word: the targets in row-major order, K words each, the
     # last word of a position masked to the channels it holds — no ROM word read for nothing
     assert [(a, we) for _, a, we in out["writes"]] == want_writes
-    # initiation interval 1: the next event is accepted exactly `words` cycles later
+    # initiation interval 1: an event waits in the input register while the one before walks
+    # its words, so event i + 2 is accepted exactly `words[i]` cycles after event i + 1 (one
+    # cycle when event i reaches nothing: consumed, never issued)
     acc_cycles = out["accepted"]
     assert len(acc_cycles) == len(events)
-    for i in range(len(events) - 1):
-        if words[i]:
-            assert acc_cycles[i + 1] - acc_cycles[i] == words[i], (i, events[i], words[i])
-        else:                                     # reaches nothing: consumed, never issued
-            assert acc_cycles[i + 1] - acc_cycles[i] <= 1, (i, events[i])
+    for i in range(len(events) - 2):
+        assert acc_cycles[i + 2] - acc_cycles[i + 1] == max(words[i], 1), (i, events[i], words[i])
     # with no empty events the writes are back to back
     if all(words):
         cycles = [c for c, _, _ in out["writes"]]
@@ -336,10 +335,11 @@ def test_conv_synapse_tail_latency():
     events = [(0, 2, 2, 1), (0, 3, 3, 1), (0, 2, 3, 1), (0, 2, 2, 1)]
     out = check_conv_synapse(layer, 2, unsigned(1), events)
     last = out["writes"][-1][0]
-    # accepted at edge a; its 18 words issue in cycles a+1 .. a+18, each written 3 cycles
-    # later (ROM read, register, add; no multiply stage for a 1-bit m)
-    assert last - out["accepted"][-1] == 9 * 2 + 3
-    assert out["accepted"] == [0, 18, 36, 54]
+    # the last event is accepted as the one before starts its 18 words; its own 18 words
+    # follow, each written 3 cycles after its issue (ROM read, register, add; no multiply
+    # stage for a 1-bit m)
+    assert out["accepted"] == [0, 1, 19, 37]
+    assert last - out["accepted"][-1] == 2 * 9 * 2 + 3
 
 
 @pytest.mark.parametrize("n_out,lanes", [(5, 2), (3, 4), (4, 1)])
@@ -361,7 +361,7 @@ def test_dense_over_spatial_source_synapse(n_out, lanes):
     banks[np.arange(n_out) % lanes, np.arange(n_out) // lanes] = ref
     np.testing.assert_array_equal(out["banks"], banks)
     assert [a for _, a, _ in out["writes"]] == list(range(K)) * len(events)
-    assert np.diff(out["accepted"]).tolist() == [K] * (len(events) - 1)
+    assert np.diff(out["accepted"]).tolist() == [1] + [K] * (len(events) - 2)
 
 
 # ------------------------------------------------------------------------------------------

@@ -98,8 +98,11 @@ def test_synapse_initiation_interval_one():
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    assert dut.syn.latency == 3         # ROM read, register, write; no multiply for a 1-bit m
-    assert cycles["tail"] == 3 + 3      # the last event's 3 words + 3 pipeline stages
+    # input register, ROM read, register, write; no multiply stage for a 1-bit m
+    assert dut.syn.latency == 4
+    # the last event is accepted as the one before starts: that one's 3 words, its own 3
+    # words, then 3 stages
+    assert cycles["tail"] == 3 + 3 + 3
 
 
 def test_lanes_range_and_count():

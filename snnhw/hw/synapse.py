@@ -23,8 +23,8 @@ def multiplier_kind(m_shape):
 
 
 def pipeline_latency(m_shape, gains):
-    """Stages of a :class:`SynapsePipeline` after its issue stage (see its ``latency``)."""
-    return 3 + (multiplier_kind(m_shape) != "gate") + bool(gains)
+    """Stages of a :class:`SynapsePipeline` after its input register (see its ``latency``)."""
+    return 4 + (multiplier_kind(m_shape) != "gate") + bool(gains)
 
 
 class SynapsePipeline(wiring.Component):
@@ -76,9 +76,9 @@ class SynapsePipeline(wiring.Component):
         self.step_bits = 0 if gains is None else fixed.unsigned_width(len(self.gains))
         self._m_kind = multiplier_kind(m_shape)
         self._shift = gains is not None and all(g > 0 and g & (g - 1) == 0 for g in self.gains)
-        #: Pipeline stages after the issue stage: ROM read, ROM register, the multiply (not
-        #: for a 1-bit ``m``), the step gain (only with ``gains``), the add, and the
-        #: registered write-back.
+        #: Pipeline stages after the input register: issue, ROM read, ROM register, the
+        #: multiply (not for a 1-bit ``m``), the step gain (only with ``gains``), the add,
+        #: and the registered write-back.
         self.latency = pipeline_latency(m_shape, gains is not None)
         self.multiplier_placement = multipliers
         #: Multipliers wider than a gate or a negation (``lanes`` per kind).
@@ -143,7 +143,15 @@ class SynapsePipeline(wiring.Component):
         w = Signal(range(max(2, k)))
         w_end = Signal()
         m.d.comb += self.rom_addr.eq(rom)
+        # the next event waits in a register, already decoded (its first words and target
+        # counts): the walk's many enables then depend on registers only, not on the
+        # producer's valid and the decode tables
         d_rom, d_acc, d_ny, d_nx = self._decode(m, self.events.payload)
+        pend_valid, pend_empty = Signal(), Signal()
+        pend_rom, pend_acc = Signal.like(rom, reset_less=True), Signal.like(acc, reset_less=True)
+        pend_ny, pend_nx = Signal.like(d_ny, reset_less=True), Signal.like(d_nx, reset_less=True)
+        pend_m = Signal(self.m_shape, reset_less=True)
+        pend_step = Signal(max(1, self.step_bits), reset_less=True)
         if spatial:
             xi, yi = Signal.like(d_nx), Signal.like(d_ny)
             nx, ny = Signal.like(d_nx), Signal.like(d_ny)
@@ -154,7 +162,17 @@ class SynapsePipeline(wiring.Component):
             empty = (d_ny == 0) | (d_nx == 0)          # reaches nothing: consumed, not issued
         else:
             last, empty = w_end, Const(0)
-        m.d.comb += self.events.ready.eq(~cur_valid | last)
+        take = Signal()                                # the walk takes the pending event
+        m.d.comb += [take.eq(pend_valid & (~cur_valid | last)),
+                     self.events.ready.eq(~pend_valid | take)]
+        with m.If(self.events.valid & self.events.ready):
+            m.d.sync += [pend_valid.eq(1), pend_empty.eq(empty), pend_rom.eq(d_rom),
+                         pend_acc.eq(d_acc), pend_ny.eq(d_ny), pend_nx.eq(d_nx),
+                         pend_m.eq(self.events.payload.m)]
+            if self.step_bits:
+                m.d.sync += pend_step.eq(self.events.payload.step)
+        with m.Elif(take):
+            m.d.sync += pend_valid.eq(0)
         with m.If(cur_valid):
             with m.If(~w_end):
                 m.d.sync += [w.eq(w + 1), w_end.eq(w == k - 2), rom.eq(rom + 1), acc.eq(acc + 1)]
@@ -171,15 +189,16 @@ class SynapsePipeline(wiring.Component):
                                  yi.eq(yi + 1), y_end.eq(yi == ny - 2),
                                  rom.eq(nxt_rom), rom_pos.eq(nxt_rom), rom_row.eq(nxt_rom),
                                  acc.eq(nxt_acc), acc_pos.eq(nxt_acc), acc_row.eq(nxt_acc)]
-        with m.If(self.events.valid & self.events.ready):
-            m.d.sync += [cur_valid.eq(~empty), cur_m.eq(self.events.payload.m), w.eq(0),
-                         w_end.eq(k == 1), rom.eq(d_rom), acc.eq(d_acc)]
+        with m.If(take):
+            m.d.sync += [cur_valid.eq(~pend_empty), cur_m.eq(pend_m), w.eq(0),
+                         w_end.eq(k == 1), rom.eq(pend_rom), acc.eq(pend_acc)]
             if spatial:
-                m.d.sync += [xi.eq(0), yi.eq(0), nx.eq(d_nx), ny.eq(d_ny), x_end.eq(d_nx == 1),
-                             y_end.eq(d_ny == 1), rom_pos.eq(d_rom), rom_row.eq(d_rom),
-                             acc_pos.eq(d_acc), acc_row.eq(d_acc)]
+                m.d.sync += [xi.eq(0), yi.eq(0), nx.eq(pend_nx), ny.eq(pend_ny),
+                             x_end.eq(pend_nx == 1), y_end.eq(pend_ny == 1), rom_pos.eq(pend_rom),
+                             rom_row.eq(pend_rom), acc_pos.eq(pend_acc), acc_row.eq(pend_acc)]
             if self.step_bits:
-                m.d.sync += cur_step.eq(self.events.payload.step)
+                m.d.sync += cur_step.eq(pend_step)
+        self._pending = pend_valid
         # the accumulator word travels down the pipeline with whether it is a position's
         # last word (lane mask)
         return cur_valid, acc, w_end, cur_m, cur_step
@@ -291,7 +310,7 @@ class SynapsePipeline(wiring.Component):
         old = Signal(data.ArrayLayout(self.acc_shape, lanes), reset_less=True)
         m.d.sync += old.eq(self.acc.rdata)
         writing = self._accumulate(m, stages[-1], old, stages[-2])
-        busy = writing
+        busy = writing | self._pending
         for st in stages:
             busy = busy | st["valid"]
         m.d.comb += self.busy.eq(busy)
