@@ -93,9 +93,10 @@ class SPIFlashReader(wiring.Component):
 
     @classmethod
     def for_clock(cls, n_words, offset, clk_freq):
-        """A reader for a ``clk_freq`` (Hz) clock: SCK at most :data:`SCK_MAX`, the wake-up
-        wait :data:`T_RES1`."""
-        return cls(n_words, offset, divisor=max(1, ceil(clk_freq / (2 * SCK_MAX))),
+        """A reader for a ``clk_freq`` (Hz) clock: SCK at most :data:`SCK_MAX` and a half
+        period of at least two cycles (the board top registers the outputs in the I/O cells),
+        the wake-up wait :data:`T_RES1`."""
+        return cls(n_words, offset, divisor=max(2, ceil(clk_freq / (2 * SCK_MAX))),
                    wake_cycles=max(1, ceil(T_RES1 * clk_freq)))
 
     def elaborate(self, platform):

@@ -178,8 +178,13 @@ class BoardTop(Elaboratable):
         # WP# and HOLD# (active-low pins, inverted by the resource) stay inactive.
         buffers = {"cs": ("o", loader.cs), "clk": ("o", loader.sck), "copi": ("o", loader.copi),
                    "wp": ("o", C(0)), "hold": ("o", C(0)), "cipo": ("i", loader.cipo)}
+        # the outputs through the I/O cells' own flip-flops (the pins are far from the reader's
+        # logic: a fabric register driving both was a critical path); all three are delayed by
+        # one cycle alike, and the reader's SCK half period is at least two cycles, so CIPO
+        # (not registered) is still sampled a cycle after the flash changed it
         for name, (direction, signal) in buffers.items():
-            m.submodules[f"flash_{name}"] = buffer = io.Buffer(direction, getattr(flash, name))
+            kind = io.FFBuffer if direction == "o" else io.Buffer
+            m.submodules[f"flash_{name}"] = buffer = kind(direction, getattr(flash, name))
             if direction == "o":
                 m.d.comb += buffer.o.eq(signal)
             else:

@@ -270,7 +270,7 @@ def test_board_top_loads_the_core():
     top = BoardTop(LoadCore(n_words), "icebreaker")
     loader, core = top.loader, top.link.core
     assert (loader.n_words, loader.offset) == (n_words, FLASH_WEIGHTS_OFFSET)
-    assert (loader.divisor, loader.wake_cycles) == (1, 36)     # 12 MHz: SCK 6 MHz, 3 us
+    assert (loader.divisor, loader.wake_cycles) == (2, 36)     # 12 MHz: SCK 3 MHz, 3 us
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, FLASH_WEIGHTS_OFFSET + 2 * n_words, dtype=np.uint8).tobytes()
     model = FlashModel(image, loader.wake_cycles)
