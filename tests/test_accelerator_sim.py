@@ -107,7 +107,7 @@ def test_accelerator_equals_golden(seed, sizes, steps, signed, lanes, streaming)
     (6, (6, 9, 4), SingleSpikeCoding(8, 2.0), False, 1, False),
     (7, (7, 10, 5, 3), SingleSpikeCoding(6, 1.4), False, (2, 1, 1), False),
     (8, (5, 8, 3), SingleSpikeCoding(5, 2.0, negative_spikes=True), True, (2, 2), False),
-    (9, (6, 8, 4), SingleSpikeCoding(7, 1.5, threshold_shift=False, negative_spikes=True), True, 1, True),
+    (9, (6, 8, 4), SingleSpikeCoding(8, 1.5, threshold_shift=False, negative_spikes=True), True, 1, True),
 ])
 def test_other_codings_equal_golden(seed, sizes, coding, signed, lanes, streaming):
     q, x = random_qnet(seed, sizes, signed_input=signed, coding=coding)

@@ -216,18 +216,28 @@ class SynapsePipeline(wiring.Component):
         """The step-gain stage: ``· g(step)``, a shift when every gain is a power of two. The
         gain is looked up a stage early (from ``before``'s step) and registered, so the
         table's logic is not in front of the multiplier."""
-        table = [0] + self.gains                     # steps are 1-based
+        # steps 1..W are distinct modulo 2^k (W ≤ 2^k): the table is indexed by the step's
+        # low k bits, so each output bit is one k-input function (a LUT4 for W ≤ 16)
+        k = max(1, (len(self.gains) - 1).bit_length())
+        index = before["step"][:k]
         prod = item["prod"]
         p_shape = Shape.cast(prod.shape().elem_shape)
+
+        def lookup(values, shape):
+            table = [0] * (1 << k)
+            for step, v in enumerate(values, start=1):      # steps are 1-based
+                table[step % (1 << k)] = v
+            return Array(Const(v, shape) for v in table)[index]
+
         if self._shift:
-            shifts = [0] + [int(math.log2(g)) for g in self.gains]
-            amount = Signal(range(max(shifts) + 1), name="gain_shift")
-            m.d.sync += amount.eq(Array(Const(v, range(max(shifts) + 1)) for v in shifts)[before["step"]])
+            shifts = [int(math.log2(g)) for g in self.gains]
+            amount = Signal(range(max(shifts) + 1), name="gain_shift", reset_less=True)
+            m.d.sync += amount.eq(lookup(shifts, range(max(shifts) + 1)))
             g_shape = signed(p_shape.width + max(shifts))
         else:
-            g_width = fixed.unsigned_width(max(table))
+            g_width = fixed.unsigned_width(max(self.gains))
             gain = Signal(unsigned(g_width), name="gain", reset_less=True)
-            m.d.sync += gain.eq(Array(Const(g, unsigned(g_width)) for g in table)[before["step"]])
+            m.d.sync += gain.eq(lookup(self.gains, unsigned(g_width)))
             g_shape = signed(p_shape.width + g_width + 1)
         gained = Signal(data.ArrayLayout(g_shape, self.lanes), name="gained", reset_less=True)
         for p in range(self.lanes):
