@@ -237,6 +237,12 @@ class SNNAccelerator(wiring.Component):
         n_out = self.qnet.n_outputs
         regs = ([res.predicted, res.cycles_out]
                 + [e.count for e in self.engines] + [res.exit_step])
+        # each register is copied first (an event count is a FIFO's read multiplexer, and it
+        # and the address decode were one path): a value is then two cycles old, and it has
+        # long settled when the host reads it (after `done`)
+        copies = [Signal.like(reg, name=f"readout{i}", reset_less=True) for i, reg in enumerate(regs)]
+        m.d.sync += [c.eq(reg) for c, reg in zip(copies, regs)]
+        regs = copies
         is_pot = Signal()
         reg_data = Signal(signed(fixed.READOUT_BITS))
         m.d.comb += res.rd_addr.eq(self.rd_addr)
