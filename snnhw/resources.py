@@ -137,12 +137,13 @@ class Resources:
 
 #: Yosys/ABC turns the structural count into cells: per layer engine,
 #: ``cells = Σ_i coeff_i · feature_i`` over (structural count, lanes·acc bits, lanes·weight
-#: bits, 1), fitted by least squares on 24 engines (``scripts/calibrate_resources.py``: mean
-#: error 9 % LUT, 5 % FF, 12 % carry; memories, DSPs and SPRAMs are exact). The negative
+#: bits, 1), fitted by least squares on 25 engines (``scripts/calibrate_resources.py``: mean
+#: error 10 % LUT, 5 % FF, 12 % carry; memories, DSPs and SPRAMs are exact). The lanes·acc
+#: term is the per-lane pipeline registers (forwarding history, products). The negative
 #: constants are the structural count's over-estimate of the fixed control logic; a count
 #: never drops below a third of the structural one.
-LOGIC_SCALE = {"lut": (1.068, 0.0, 0.0, -57.0), "ff": (1.032, 0.0, 0.0, -112.0),
-               "carry": (0.824, 0.0, 0.0, 15.0)}
+LOGIC_SCALE = {"lut": (1.061, 0.931, 0.0, -71.7), "ff": (1.031, 0.963, 0.0, -109.9),
+               "carry": (0.793, 0.196, 0.0, 13.1)}
 #: iCE40 logic cells ≈ a·LUT + b·FF + c·CARRY (fitted to nextpnr's ICESTORM_LC counts).
 LC_PACKING = (1.0, 0.9, 0.2)
 
@@ -340,7 +341,9 @@ def other_resources(qnet, family="ice40"):
     _memory(res, "results", out.acc_bits, 2 * qnet.n_outputs, place, family=family)
     res.add("results", lut=2 * out.acc_bits + 20, ff=out.acc_bits + 80, carry=out.acc_bits)
     n_regs = 3 + len(qnet.layers)
-    res.add("readout", lut=32 * n_regs / 2 + 40, ff=32 + 4 * 32 + 40, carry=32)
+    # the address multiplexer, and the copies of the registers in front of it
+    res.add("readout", lut=32 * n_regs / 2 + 40, ff=32 + 4 * 32 + 40 + 40 + 20 * len(qnet.layers),
+            carry=32)
     return res
 
 
