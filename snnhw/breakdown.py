@@ -52,12 +52,26 @@ def _synth_stats(component, name, build_dir, family):
     return {k: v for k, v in cells.items() if k != "$scopeinfo"}
 
 
+def _silence_unused(core):
+    """Only the engines of ``core`` are elaborated: its other parts (encoder, result buffer,
+    ...) need not warn that they never were."""
+    from amaranth.hdl import Elaboratable
+
+    def silence(obj):
+        obj._MustUse__silence = True
+        for value in vars(obj).values():
+            if isinstance(value, Elaboratable) and value not in core.engines:
+                silence(value)
+    silence(core)
+
+
 def yosys_breakdown(core, build_dir, family="ice40"):
     """Synthesise each layer engine of ``core`` (an :class:`~snnhw.hw.accelerator.SNNAccelerator`
     that is not elaborated otherwise) on its own, flattened, and return
     ``{"layer0": cell summary, ...}``."""
     build_dir = pathlib.Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
+    _silence_unused(core)
     return {f"layer{k}": cell_summary(_synth_stats(e, f"layer{k}", build_dir, family), family)
             for k, e in enumerate(core.engines)}
 
