@@ -9,6 +9,9 @@ __all__ = ["SYNTH_COMMANDS", "yosys_breakdown", "core_cells", "cell_summary"]
 
 #: Yosys synthesis command per family.
 SYNTH_COMMANDS = {"ice40": "synth_ice40 -dsp -spram", "ecp5": "synth_ecp5"}
+#: What Yosys prints when ABC9's reintegration trips its assertion (a breakdown is then
+#: mapped with ``-noabc9``; the full build is not affected).
+ABC9_CRASH = "ABC_OPS_REINTEGRATE"
 
 
 def cell_summary(cells, family):
@@ -38,13 +41,19 @@ def _synth_stats(component, name, build_dir, family):
 
     env = setup_yowasp_env(dict(__import__("os").environ))
     (build_dir / f"{name}.il").write_text(rtlil.convert(component, name=name, emit_src=False))
-    script = (f"read_rtlil {name}.il; {DROP_LOADED_INIT}; {ALLOW_COLLISIONS}; "
-              f"{SYNTH_COMMANDS[family]} -top {name}; "
-              f"tee -q -o {name}.json stat -json")
-    res = subprocess.run([env["YOSYS"], "-q", "-l", f"{name}.log", "-p", script], cwd=build_dir,
-                         capture_output=True, text=True)
-    if res.returncode:
-        log = (build_dir / f"{name}.log").read_text(errors="replace")[-2000:]
+
+    def run(synth):
+        script = (f"read_rtlil {name}.il; {DROP_LOADED_INIT}; {ALLOW_COLLISIONS}; "
+                  f"{synth} -top {name}; tee -q -o {name}.json stat -json")
+        res = subprocess.run([env["YOSYS"], "-q", "-l", f"{name}.log", "-p", script],
+                             cwd=build_dir, capture_output=True, text=True)
+        return res.returncode, (build_dir / f"{name}.log").read_text(errors="replace")[-2000:]
+
+    returncode, log = run(SYNTH_COMMANDS[family])
+    if returncode and ABC9_CRASH in log and "ERROR: Assert" in log:
+        # a Yosys bug in ABC9's reintegration, seen on wide ECP5 engines: map with ABC instead
+        returncode, log = run(SYNTH_COMMANDS[family] + " -noabc9")
+    if returncode:
         raise RuntimeError(f"Yosys failed for the per-layer breakdown of {name}:\n{log}")
     stat = json.loads((build_dir / f"{name}.json").read_text())
     cells = stat["design"]["num_cells_by_type"] if "design" in stat else \
