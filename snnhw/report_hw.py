@@ -180,7 +180,8 @@ def board_section(qnet, plan, board, bdir, measured, progress=None, breakdown=Tr
     res["design"] = {k: measured[k] for k in (
         "lanes", "plan", "cycles_per_image", "predicted_cycles_per_image", "event_bound_cycles",
         "cycles_over_event_bound", "stream_cycles_per_image", "streaming_throughput_gain",
-        "rtl_mismatches", "stream_mismatches", "rtl_images")}
+        "rtl_mismatches", "stream_mismatches", "rtl_images", "bram_bound_cycles",
+        "cycles_over_bram_bound")}
     return res
 
 
