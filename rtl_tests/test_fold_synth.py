@@ -41,16 +41,19 @@ def test_fold_prediction_matches_yosys(model, coding, tmp_path):
     assert result.best.shares[result.best.binding] <= 1.0
 
 
-def test_folded_design_places_and_routes(tmp_path):
-    """The fold's best design for digits_mlp (weights in SPRAM, every DSP used) fits the
-    UP5K in nextpnr, and Yosys built every memory where the plan put it."""
+@pytest.mark.parametrize("model,coding,in_spram", [(*BUNDLED[0], True), (*BUNDLED[2], False)],
+                         ids=["digits_mlp", "digits_cnn"])
+def test_folded_design_places_and_routes(model, coding, in_spram, tmp_path):
+    """The fold's best design for digits_mlp (weights in SPRAM, every DSP used) and for
+    digits_cnn (the most logic) fits the UP5K in nextpnr, and Yosys built every memory where
+    the plan put it."""
     from snnhw.synth import synthesize
 
-    q, result = folded("digits_mlp", SingleSpikeCoding(16, 1.25))
+    q, result = folded(model, coding)
     plan = result.best.plan
     res = synthesize(lambda: SNNAccelerator(q, lanes=plan), "icebreaker", tmp_path, clock=24)
     assert res["fits"] and res["timing_met"]
     assert {v["mapped"] for v in res["placement"].values()} <= {"bram", "spram", "logic"}
-    assert res["spram"] == result.best.resources["spram"] > 0
+    assert res["spram"] == result.best.resources["spram"] and (res["spram"] > 0) == in_spram
     assert res["dsp"] == result.best.resources["dsp"]
     assert abs(res["logic_cells"] / result.best.resources["logic_cells"] - 1) <= LOGIC_TOLERANCE
