@@ -9,9 +9,6 @@ __all__ = ["SYNTH_COMMANDS", "yosys_breakdown", "core_cells", "cell_summary"]
 
 #: Yosys synthesis command per family.
 SYNTH_COMMANDS = {"ice40": "synth_ice40 -dsp -spram", "ecp5": "synth_ecp5"}
-#: What Yosys prints when ABC9's reintegration trips its assertion (a breakdown is then
-#: mapped with ``-noabc9``; the full build is not affected).
-ABC9_CRASH = "ABC_OPS_REINTEGRATE"
 
 
 def cell_summary(cells, family):
@@ -37,22 +34,21 @@ def _synth_stats(component, name, build_dir, family):
     from amaranth.back import rtlil
 
     from .build import ALLOW_COLLISIONS, DROP_LOADED_INIT
-    from .synth import setup_yowasp_env
+    from .synth import ABC9_CRASH, ecp5_abc_synthesis, setup_yowasp_env
 
     env = setup_yowasp_env(dict(__import__("os").environ))
     (build_dir / f"{name}.il").write_text(rtlil.convert(component, name=name, emit_src=False))
 
     def run(synth):
         script = (f"read_rtlil {name}.il; {DROP_LOADED_INIT}; {ALLOW_COLLISIONS}; "
-                  f"{synth} -top {name}; tee -q -o {name}.json stat -json")
+                  f"{synth}; tee -q -o {name}.json stat -json")
         res = subprocess.run([env["YOSYS"], "-q", "-l", f"{name}.log", "-p", script],
                              cwd=build_dir, capture_output=True, text=True)
         return res.returncode, (build_dir / f"{name}.log").read_text(errors="replace")[-2000:]
 
-    returncode, log = run(SYNTH_COMMANDS[family])
-    if returncode and ABC9_CRASH in log and "ERROR: Assert" in log:
-        # a Yosys bug in ABC9's reintegration, seen on wide ECP5 engines: map with ABC instead
-        returncode, log = run(SYNTH_COMMANDS[family] + " -noabc9")
+    returncode, log = run(f"{SYNTH_COMMANDS[family]} -top {name}")
+    if returncode and family == "ecp5" and ABC9_CRASH.search(log):
+        returncode, log = run(ecp5_abc_synthesis(name))     # as the full build does then
     if returncode:
         raise RuntimeError(f"Yosys failed for the per-layer breakdown of {name}:\n{log}")
     stat = json.loads((build_dir / f"{name}.json").read_text())

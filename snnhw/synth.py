@@ -63,6 +63,21 @@ FAMILY_RESOURCES = {
 ROM_BRAM_MIN_BITS = 2048
 
 _STAT_FILE = "synth_stat.json"
+
+#: What Yosys prints when ABC9 trips an assertion while reintegrating a mapped design (seen
+#: with Yosys 0.69 and 0.70 on wide ECP5 designs: ``GetSize(conn.first) ==
+#: GetSize(conn.second)``). The build is then repeated with :data:`ECP5_ABC_LUT_MAPPING`.
+ABC9_CRASH = re.compile(r"ABC_OPS_REINTEGRATE[\s\S]*ERROR: Assert ")
+
+#: ECP5 LUT mapping by ABC instead of ABC9 (``synth_ecp5``'s ``map_luts`` step replaced):
+#: ``synth_ecp5 -run begin:map_luts``, this, then ``synth_ecp5 -run map_cells:``.
+ECP5_ABC_LUT_MAPPING = "techmap -map +/lattice/latches_map.v; abc -lut 4:7 -dress; clean"
+
+
+def ecp5_abc_synthesis(top, opts=""):
+    """The Yosys commands of ``synth_ecp5 -top top`` with :data:`ECP5_ABC_LUT_MAPPING`."""
+    return (f"synth_ecp5 {opts} -top {top} -run begin:map_luts; {ECP5_ABC_LUT_MAPPING}; "
+            f"synth_ecp5 {opts} -top {top} -run map_cells:").replace("  ", " ")
 #: SB_MAC16 blocks of the iCE40 UP5K.
 ICE40_UP5K_DSPS = 8
 _REPORT_FILE = "report.json"
@@ -583,8 +598,9 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
 
 
 def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_opts, clock_hz,
-           log):
-    """One build of :func:`synthesize` (``clock_hz``: the PLL request, or ``None``)."""
+           log, lut_mapper="abc9"):
+    """One build of :func:`synthesize` (``clock_hz``: the PLL request, or ``None``); on ECP5,
+    repeated with ``lut_mapper="abc"`` when ABC9 crashes (:data:`ABC9_CRASH`)."""
     started = time.monotonic()
     family = board.family
     setup_yowasp_env()
@@ -607,12 +623,17 @@ def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_op
     if isinstance(nextpnr_opts, str):
         nextpnr_opts = shlex.split(nextpnr_opts)
     opts = ["--report", _REPORT_FILE, "--timing-allow-fail", *nextpnr_opts]
+    after_synth = f"tee -q -o {_STAT_FILE} stat -json"
+    if lut_mapper == "abc":                 # synth_ecp5 stops before its LUT mapping
+        after_synth = (f"{ECP5_ABC_LUT_MAPPING}; synth_ecp5 {shlex.join(synth_opts)} -top {name} "
+                       f"-run map_cells:; {after_synth}")
+        synth_opts = synth_opts + ["-run", "begin:map_luts"]
     extra = {"synth_opts": shlex.join(synth_opts)} if synth_opts else {}
     extra["script_after_read"] = f"{DROP_LOADED_INIT}; {ALLOW_COLLISIONS}"
     plan = platform.build(top, name=name, build_dir=str(build_dir),
                           do_build=False, do_program=False,
                           nextpnr_opts=shlex.join(opts), **extra,
-                          script_after_synth=f"tee -q -o {_STAT_FILE} stat -json")
+                          script_after_synth=after_synth)
     plan.extract(str(build_dir))
 
     # The build script refers to its files by relative names (YoWASP tools cannot see every
@@ -637,6 +658,12 @@ def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_op
     stat_path = build_dir / _STAT_FILE
     report_path = build_dir / _REPORT_FILE
 
+    if not stat_path.is_file() and family == "ecp5" and lut_mapper == "abc9" \
+            and ABC9_CRASH.search(yosys_log + output):
+        log("ABC9 crashed in Yosys; mapping the LUTs with ABC instead")
+        return _build(core_factory, board, build_dir, name=name, baud=baud,
+                      nextpnr_opts=nextpnr_opts, synth_opts=synth_opts, clock_hz=clock_hz,
+                      log=log, lut_mapper="abc")
     if not stat_path.is_file():
         raise RuntimeError(f"Yosys failed for {board.name} (exit code {returncode}); "
                            f"log {build_dir / (name + '.rpt')}:\n"
@@ -673,6 +700,7 @@ def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_op
         memory_bits_in_logic=sum(memory["bits"] for memory in memories
                                  if memory["mapped"] in ("logic", "lutram")),
         yosys=yosys,
+        lut_mapper=lut_mapper,
         build_dir=str(build_dir),
     )
     result["timing_met"] = (result["fmax_mhz"] is not None

@@ -1,4 +1,5 @@
-"""The per-layer Yosys breakdown: cell summaries, and the retry when ABC9 trips its assertion."""
+"""The per-layer Yosys breakdown: cell summaries, and the ECP5 retry with ABC when ABC9 trips
+its assertion."""
 
 import json
 import subprocess
@@ -55,7 +56,9 @@ def test_abc9_crash_is_mapped_without_abc9(monkeypatch, tmp_path, component):
     cells = breakdown._synth_stats(component, "part", tmp_path, "ecp5")
     assert cells == {"SB_LUT4": 1}
     assert len(fake.scripts) == 2
-    assert "synth_ecp5 -top" in fake.scripts[0] and "synth_ecp5 -noabc9 -top" in fake.scripts[1]
+    assert "synth_ecp5 -top part;" in fake.scripts[0]
+    assert ("synth_ecp5 -top part -run begin:map_luts; techmap -map +/lattice/latches_map.v; "
+            "abc -lut 4:7 -dress; clean; synth_ecp5 -top part -run map_cells:;") in fake.scripts[1]
 
 
 def test_other_failures_are_reported(monkeypatch, tmp_path, component):

@@ -507,3 +507,37 @@ def test_synthesize_fake_pll(fake_tools, tmp_path, monkeypatch):
     assert [t["pll_mhz"] for t in best["clock_search"]] == [60.0, 26.25]   # 12 * 70 / 32
     assert best["clock_mhz"] == 26.25 and best["timing_met"] is True
     assert best["pll"]["DIVF"] == 69 and best["pll"]["DIVQ"] == 5
+
+
+def test_ecp5_build_maps_luts_with_abc_when_abc9_crashes(monkeypatch, tmp_path):
+    """A Yosys run that dies in ABC9's reintegration is repeated with the ABC LUT mapping
+    (on ECP5)."""
+    import subprocess
+
+    from test_board_clock import TinyCore
+
+    scripts = []
+
+    class Stop(Exception):
+        pass
+
+    class CrashingYosys:
+        def __init__(self, argv, cwd, **kwargs):
+            scripts.append((tmp_path / "snnhw_top.ys").read_text())
+            if len(scripts) == 2:
+                raise Stop
+            self.stdout = iter(["2.46.14.7. Executing ABC_OPS_REINTEGRATE pass.\n",
+                                "ERROR: Assert `GetSize(conn.first) == GetSize(conn.second)' "
+                                "failed in kernel/rtlil.cc:3091.\n"])
+
+        def wait(self):
+            return 1
+
+    monkeypatch.setattr(subprocess, "Popen", CrashingYosys)
+    with pytest.raises(Stop):
+        synthesize(TinyCore, "ulx3s", tmp_path)
+    first, second = scripts
+    assert "synth_ecp5  -top snnhw_top\n" in first and "abc -lut" not in first
+    assert "synth_ecp5 -run begin:map_luts -top snnhw_top" in second
+    assert ("techmap -map +/lattice/latches_map.v; abc -lut 4:7 -dress; clean; "
+            "synth_ecp5  -top snnhw_top -run map_cells:; tee -q -o synth_stat.json") in second
