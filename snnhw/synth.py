@@ -79,6 +79,8 @@ def ecp5_abc_synthesis(top, opts=""):
     """The Yosys commands of ``synth_ecp5 -top top`` with :data:`ECP5_ABC_LUT_MAPPING`."""
     return (f"synth_ecp5 {opts} -top {top} -run begin:map_luts; {ECP5_ABC_LUT_MAPPING}; "
             f"synth_ecp5 {opts} -top {top} -run map_cells:").replace("  ", " ")
+
+
 #: SB_MAC16 blocks of the iCE40 UP5K.
 ICE40_UP5K_DSPS = 8
 _REPORT_FILE = "report.json"

@@ -240,7 +240,8 @@ class SNNAccelerator(wiring.Component):
         # each register is copied first (an event count is a FIFO's read multiplexer, and it
         # and the address decode were one path): a value is then two cycles old, and it has
         # long settled when the host reads it (after `done`)
-        copies = [Signal.like(reg, name=f"readout{i}", reset_less=True) for i, reg in enumerate(regs)]
+        copies = [Signal.like(reg, name=f"readout{i}", reset_less=True)
+                  for i, reg in enumerate(regs)]
         m.d.sync += [c.eq(reg) for c, reg in zip(copies, regs)]
         regs = copies
         is_pot = Signal()
