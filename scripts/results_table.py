@@ -42,8 +42,10 @@ def rows(results):
                         _cell(d["cycles_over_event_bound"]), _cell(_bram_ratio(r, d)),
                         _cell(d["streaming_throughput_gain"]),
                         f"{d['rtl_mismatches']}/{d['rtl_images']}", _cell(logic), _cell(b.get("dsp")),
-                        _cell(b.get("bram")), _cell(b.get("spram")), _cell(b.get("fmax_mhz"), 1),
-                        _cell(b.get("clock_mhz"), 1), _cell(b.get("latency_us_at_clock"), 1)))
+                        _cell(b.get("bram")), _cell(b.get("spram")),
+                        _cell(b.get("fmax_mhz"), 1) if b.get("fits") else "does not place",
+                        _cell(b.get("clock_mhz"), 1) if b.get("fits") else "–",
+                        _cell(b.get("latency_us_at_clock"), 1) if b.get("fits") else "–"))
     return out, stale
 
 
