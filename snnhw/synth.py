@@ -77,8 +77,8 @@ ECP5_ABC_LUT_MAPPING = "techmap -map +/lattice/latches_map.v; abc -lut 4:7 -dres
 
 def ecp5_abc_synthesis(top, opts=""):
     """The Yosys commands of ``synth_ecp5 -top top`` with :data:`ECP5_ABC_LUT_MAPPING`."""
-    return (f"synth_ecp5 {opts} -top {top} -run begin:map_luts; {ECP5_ABC_LUT_MAPPING}; "
-            f"synth_ecp5 {opts} -top {top} -run map_cells:").replace("  ", " ")
+    synth = " ".join(filter(None, ("synth_ecp5", opts, f"-top {top}")))
+    return f"{synth} -run begin:map_luts; {ECP5_ABC_LUT_MAPPING}; {synth} -run map_cells:"
 
 
 #: SB_MAC16 blocks of the iCE40 UP5K.
