@@ -41,12 +41,13 @@ def test_fold_prediction_matches_yosys(model, coding, tmp_path):
     assert result.best.shares[result.best.binding] <= 1.0
 
 
-@pytest.mark.parametrize("model,coding,in_spram", [(*BUNDLED[0], True), (*BUNDLED[2], False)],
-                         ids=["digits_mlp", "digits_cnn"])
+@pytest.mark.parametrize("model,coding,in_spram", [(*BUNDLED[0], True), (*BUNDLED[1], True),
+                                                   (*BUNDLED[2], False)],
+                         ids=["digits_mlp", "digits_mlp3", "digits_cnn"])
 def test_folded_design_places_and_routes(model, coding, in_spram, tmp_path):
-    """The fold's best design for digits_mlp (weights in SPRAM, every DSP used) and for
-    digits_cnn (the most logic) fits the UP5K in nextpnr, and Yosys built every memory where
-    the plan put it."""
+    """The fold's best design for digits_mlp (weights in SPRAM, every DSP used), digits_mlp3
+    (the densest: 84 % of the logic cells) and digits_cnn (the most logic per neuron) fits
+    the UP5K in nextpnr, and Yosys built every memory where the plan put it."""
     from snnhw.synth import synthesize
 
     q, result = folded(model, coding)

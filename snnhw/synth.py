@@ -32,7 +32,7 @@ from boards.pll import achievable, best_at_most
 __all__ = [
     "YOWASP_ENV", "FAMILY_RESOURCES",
     "synthesize", "search_clock", "check_clock", "CLOCK_SEARCH_START_MHZ", "MAX_CLOCK_REBUILDS",
-    "LAST_CLOCK_SHARE", "ABC9_CRASH", "ECP5_ABC_LUT_MAPPING", "ecp5_abc_synthesis",
+    "LAST_CLOCK_SHARE", "PLACEMENT_RETRY_SEEDS", "ABC9_CRASH", "ECP5_ABC_LUT_MAPPING", "ecp5_abc_synthesis",
     "SYNC_CLOCK_NETS", "setup_yowasp_env",
     "parse_nextpnr_report", "parse_nextpnr_log", "parse_yosys_stat",
     "parse_rtlil_memories", "parse_memory_mapping", "classify_memories",
@@ -462,6 +462,11 @@ CLOCK_SEARCH_START_MHZ = {"ice40": 60.0, "ecp5": 150.0}
 #: Builds of ``clock="max"`` after the first one.
 MAX_CLOCK_REBUILDS = 3
 
+#: nextpnr seeds tried, in turn, when a design that placed in an earlier build of the search
+#: fails to place (placement is randomised: a dense design can miss in one seed and fit in
+#: another); nextpnr's own default is seed 1.
+PLACEMENT_RETRY_SEEDS = (2, 3)
+
 #: The last build of the search asks for this share of the Fmax before it (place and route
 #: varies by a few per cent between builds: asking for the Fmax itself can miss it again).
 LAST_CLOCK_SHARE = 0.97
@@ -491,13 +496,15 @@ def search_clock(build, board, request_hz, *, max_rebuilds=MAX_CLOCK_REBUILDS, l
     achieved Fmax, i.e. the PLL runs at the highest frequency at or below it
     (:func:`boards.pll.best_at_most`), at most ``max_rebuilds`` times; the last of them asks
     for :data:`LAST_CLOCK_SHARE` of it. The search also stops
-    when the design does not fit or its Fmax is below every PLL output.
+    when the design does not fit or its Fmax is below every PLL output. A build that does not
+    place although an earlier one did is repeated with the nextpnr seeds of
+    :data:`PLACEMENT_RETRY_SEEDS`.
 
     Parameters
     ----------
     build : callable
-        ``build(request_hz)`` returns a :func:`synthesize` result (``clock_mhz``, ``fmax_mhz``,
-        ``timing_met``, ``fits`` are used).
+        ``build(request_hz)`` (``build(request_hz, seed=n)`` for a retry) returns a
+        :func:`synthesize` result (``clock_mhz``, ``fmax_mhz``, ``timing_met``, ``fits`` are used).
     board : str or boards.platforms.Board
         Target board (its family and oscillator define the PLL outputs).
     request_hz : float
@@ -507,28 +514,42 @@ def search_clock(build, board, request_hz, *, max_rebuilds=MAX_CLOCK_REBUILDS, l
     -------
     dict
         The last build's result, with ``clock_search``: one ``{"requested_mhz", "pll_mhz",
-        "fmax_mhz", "timing_met"}`` per build.
+        "fmax_mhz", "timing_met", "fits"}`` per build (and ``"seed"`` for a retry).
     """
     log = log or (lambda message: None)
     board = get_board(board)
     tries = []
-    while True:
-        result = build(request_hz)
-        tries.append({"requested_mhz": request_hz / 1e6, "pll_mhz": result["clock_mhz"],
-                      "fmax_mhz": result["fmax_mhz"], "timing_met": result["timing_met"]})
-        log(f"clock search: PLL at {result['clock_mhz']:.6g} MHz, Fmax "
-            f"{result['fmax_mhz'] if result['fmax_mhz'] is None else round(result['fmax_mhz'], 2)}"
-            f" MHz, timing {'met' if result['timing_met'] else 'not met'}")
-        if (result["timing_met"] or not result["fits"] or result["fmax_mhz"] is None
-                or len(tries) > max_rebuilds):
+    for step in range(max_rebuilds + 1):
+        result = _build_placed(build, request_hz, tries, log)
+        if result["timing_met"] or not result["fits"] or result["fmax_mhz"] is None \
+                or step == max_rebuilds:
             break
         request_hz = result["fmax_mhz"] * 1e6
-        if len(tries) == max_rebuilds:                  # the last build: a margin
+        if step + 1 == max_rebuilds:                   # the last build: a margin
             request_hz *= LAST_CLOCK_SHARE
         if request_hz < achievable(board, board.clk_freq)[0]:
             log(f"clock search: Fmax {result['fmax_mhz']:.2f} MHz is below every PLL output")
             break
     result["clock_search"] = tries
+    return result
+
+
+def _build_placed(build, request_hz, tries, log):
+    """One step of :func:`search_clock`: a build at ``request_hz``, rebuilt with the seeds of
+    :data:`PLACEMENT_RETRY_SEEDS` while it does not place although an earlier build did."""
+    placed_before = any(t["fits"] for t in tries)
+    for seed in (None, *PLACEMENT_RETRY_SEEDS):
+        result = build(request_hz) if seed is None else build(request_hz, seed=seed)
+        tries.append({"requested_mhz": request_hz / 1e6, "pll_mhz": result["clock_mhz"],
+                      "fmax_mhz": result["fmax_mhz"], "timing_met": result["timing_met"],
+                      "fits": result["fits"], **({"seed": seed} if seed else {})})
+        log(f"clock search: PLL at {result['clock_mhz']:.6g} MHz"
+            + (f" (nextpnr seed {seed})" if seed else "") + ", Fmax "
+            f"{result['fmax_mhz'] if result['fmax_mhz'] is None else round(result['fmax_mhz'], 2)}"
+            f" MHz, timing {'met' if result['timing_met'] else 'not met'}"
+            + ("" if result["fits"] else ", does not place"))
+        if result["fits"] or not placed_before:
+            break
     return result
 
 
@@ -591,10 +612,10 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
     board = get_board(board)
     request_hz = check_clock(clock, board)
 
-    def build(clock_hz):
+    def build(clock_hz, seed=None):
+        opts = nextpnr_opts if seed is None else f"{_join(nextpnr_opts)} --seed {seed}".strip()
         return _build(core_factory, board, build_dir, name=name, baud=baud,
-                      nextpnr_opts=nextpnr_opts, synth_opts=synth_opts, clock_hz=clock_hz,
-                      log=log)
+                      nextpnr_opts=opts, synth_opts=synth_opts, clock_hz=clock_hz, log=log)
 
     if clock is None:
         result = build(None)
@@ -605,6 +626,10 @@ def synthesize(core_factory, board, build_dir, *, name="snnhw_top", baud=115200,
     result["seconds"] = time.monotonic() - started
     log(f"done in {result['seconds']:.1f} s")
     return result
+
+
+def _join(opts):
+    return opts if isinstance(opts, str) else shlex.join(opts)
 
 
 def _build(core_factory, board, build_dir, *, name, baud, nextpnr_opts, synth_opts, clock_hz,

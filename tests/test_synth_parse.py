@@ -11,6 +11,7 @@ from snnhw.synth import (
     MAX_CLOCK_REBUILDS, YOWASP_ENV, check_rom_in_bram, classify_memories, parse_memory_mapping,
     parse_nextpnr_log, parse_nextpnr_report, parse_rtlil_memories, parse_yosys_stat,
     roms_outside_bram, search_clock, setup_yowasp_env, synthesize, LAST_CLOCK_SHARE,
+    PLACEMENT_RETRY_SEEDS,
 )
 
 
@@ -407,16 +408,18 @@ def test_nextpnr_report_pll_clock_names():
 
 
 def fake_build(board, fmax_of_clock, fits=True):
-    """A `build(request_hz)` for `search_clock`: the PLL frequency `BoardTop` would use and
-    an Fmax given by `fmax_of_clock(pll_mhz)`; records the requests."""
+    """A `build(request_hz, seed=None)` for `search_clock`: the PLL frequency `BoardTop` would
+    use and an Fmax given by `fmax_of_clock(pll_mhz)`; records the requests. `fits` is a bool
+    or `fits(pll_mhz, seed)`."""
     requests = []
 
-    def build(request_hz):
+    def build(request_hz, seed=None):
         requests.append(request_hz / 1e6)
         board_ = get_board(board)
         clock_mhz = best_at_most(board_, board_.clk_freq, request_hz).f_out / 1e6
-        fmax = fmax_of_clock(clock_mhz) if fits else None
-        return {"clock_mhz": clock_mhz, "fmax_mhz": fmax, "fits": fits,
+        placed = fits(clock_mhz, seed) if callable(fits) else fits
+        fmax = fmax_of_clock(clock_mhz) if placed else None
+        return {"clock_mhz": clock_mhz, "fmax_mhz": fmax, "fits": placed,
                 "timing_met": fmax is not None and fmax >= clock_mhz}
 
     return build, requests
@@ -427,7 +430,7 @@ def test_search_clock_met_at_once():
     result = search_clock(build, "icebreaker", 60e6)
     assert requests == [60.0]
     assert result["clock_search"] == [
-        {"requested_mhz": 60.0, "pll_mhz": 60.0, "fmax_mhz": 75.0, "timing_met": True}]
+        {"requested_mhz": 60.0, "pll_mhz": 60.0, "fmax_mhz": 75.0, "timing_met": True, "fits": True}]
 
 
 def test_search_clock_steps_down():
@@ -439,9 +442,9 @@ def test_search_clock_steps_down():
     assert requests == [60.0, 41.3, 41.0]
     assert result["clock_mhz"] == 40.5 and result["timing_met"] is True
     assert result["clock_search"] == [
-        {"requested_mhz": 60.0, "pll_mhz": 60.0, "fmax_mhz": 41.3, "timing_met": False},
-        {"requested_mhz": 41.3, "pll_mhz": 41.25, "fmax_mhz": 41.0, "timing_met": False},
-        {"requested_mhz": 41.0, "pll_mhz": 40.5, "fmax_mhz": 41.0, "timing_met": True},
+        {"requested_mhz": 60.0, "pll_mhz": 60.0, "fmax_mhz": 41.3, "timing_met": False, "fits": True},
+        {"requested_mhz": 41.3, "pll_mhz": 41.25, "fmax_mhz": 41.0, "timing_met": False, "fits": True},
+        {"requested_mhz": 41.0, "pll_mhz": 40.5, "fmax_mhz": 41.0, "timing_met": True, "fits": True},
     ]
 
 
@@ -468,6 +471,29 @@ def test_search_clock_stops():
     result = search_clock(build, "icebreaker", 60e6, log=messages.append)
     assert requests == [60.0] and result["timing_met"] is False
     assert messages[-1] == "clock search: Fmax 15.00 MHz is below every PLL output"
+
+
+def test_search_clock_retries_placement_with_other_seeds():
+    # Placed at 60 MHz (Fmax 45), then nextpnr's default seed misses at 45 MHz: seed 2 misses
+    # too, seed 3 places and meets timing.
+    build, requests = fake_build("icebreaker", lambda clock: 45.5,
+                                 fits=lambda clock, seed: clock == 60.0 or seed == 3)
+    messages = []
+    result = search_clock(build, "icebreaker", 60e6, log=messages.append)
+    assert requests == [60.0, 45.5, 45.5, 45.5]
+    assert [(t["pll_mhz"], t["fits"], t.get("seed")) for t in result["clock_search"]] == [
+        (60.0, True, None), (45.0, False, None), (45.0, False, 2), (45.0, True, 3)]
+    assert result["timing_met"] is True and result["clock_mhz"] == 45.0
+    assert messages[1] == ("clock search: PLL at 45 MHz, Fmax None MHz, timing not met, "
+                           "does not place")
+    assert messages[3] == "clock search: PLL at 45 MHz (nextpnr seed 3), Fmax 45.5 MHz, timing met"
+    # Every seed misses: the search ends there, not placed.
+    build, requests = fake_build("icebreaker", lambda clock: 45.5, fits=lambda clock, seed: clock == 60.0)
+    result = search_clock(build, "icebreaker", 60e6)
+    assert len(requests) == 2 + len(PLACEMENT_RETRY_SEEDS) and result["fits"] is False
+    # A design that never placed is not retried.
+    build, requests = fake_build("icebreaker", lambda clock: 45.5, fits=False)
+    assert len(search_clock(build, "icebreaker", 60e6)["clock_search"]) == 1
 
 
 def test_synthesize_clock_errors(tmp_path):
@@ -501,7 +527,8 @@ def test_synthesize_fake_pll(fake_tools, tmp_path, monkeypatch):
     assert fixed["pll"] == best_at_most("ice40", 12e6, 40e6).as_dict()
     assert fixed["timing_met"] is False
     assert fixed["clock_search"] == [{"requested_mhz": 40.0, "pll_mhz": 39.75,
-                                      "fmax_mhz": 26.51886749267578, "timing_met": False}]
+                                      "fmax_mhz": 26.51886749267578, "timing_met": False,
+                                      "fits": True}]
 
     best = synthesize(_tiny_core, "icebreaker", tmp_path / "max", clock="max")
     assert [t["pll_mhz"] for t in best["clock_search"]] == [60.0, 26.25]   # 12 * 70 / 32
