@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import golden
-from .codings import coding_rules
 from .hw.accelerator import SNNAccelerator, normalise_lanes, readout_map
 from .hw.address import AddressMap
 from .hw.layer import fifo_depth
@@ -62,7 +61,6 @@ def component_verilog(component, name):
 def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
     """Everything a testbench or a report needs to know about a generated design."""
     acc = lanes if isinstance(lanes, SNNAccelerator) else SNNAccelerator(qnet, lanes=lanes)
-    rules = coding_rules(qnet.coding)
     layers = []
     for k, (l, lp) in enumerate(zip(qnet.layers, acc.plan.layers)):
         p = lp.lanes
@@ -85,9 +83,9 @@ def manifest(qnet, lanes=1, verilog_text=None, name=TOP):
         })
     out = {
         "format": "snnhw.manifest/1", "top": name, "network": qnet.name,
-        "coding": asdict(qnet.coding), "steps": rules.steps(qnet.coding),
+        "coding": qnet.coding.as_dict(), "steps": qnet.coding.steps(),
         "early_exit": None if qnet.early_exit is None else list(qnet.early_exit.margins),
-        "static_input": rules.static_input,
+        "static_input": qnet.coding.static_input,
         "n_inputs": qnet.n_inputs, "input_shape": list(qnet.input_shape),
         "input_bits": qnet.input_bits, "input_signed": qnet.input_signed,
         "input_scale": qnet.input_scale, "n_outputs": qnet.n_outputs,
@@ -169,8 +167,7 @@ def balance_lanes(qnet, x_cal, max_lanes=4):
     lanes mean wider ROM words and more membrane banks (block RAM): check the synthesis
     report.
     """
-    rules = coding_rules(qnet.coding)
-    steps = rules.steps(qnet.coding)
+    steps = qnet.coding.steps()
     sources = [s.mean(axis=0) for s in golden.run(qnet, x_cal).source_events]
     layers = qnet.layers
     lanes = [1] * len(layers)

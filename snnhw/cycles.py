@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codings import coding_rules
 from .hw.address import AddressMap
 
 __all__ = ["EngineTiming", "TIMING", "Workload", "workload", "predict_cycles"]
@@ -75,11 +74,10 @@ def workload(qnet, xq):
     """The :class:`Workload` of input codes ``xq`` ``(N, n_inputs)``."""
     from . import golden
 
-    rules = coding_rules(qnet.coding)
-    single = qnet.coding.kind == "single_spike"
+    single = qnet.coding.one_window
     res = golden.run_codes(qnet, xq, record_events=True)
     n = len(xq)
-    static = rules.static_input and not single
+    static = qnet.coding.static_input
     events = []
     for k, layer in enumerate(qnet.layers):
         if single:       # one window; every spike is an event (the average-pooled ones too)
@@ -87,7 +85,7 @@ def workload(qnet, xq):
             events.append([[np.repeat(np.arange(layer.n_in), counts[i]) for i in range(n)]])
             continue
         rows = res.streams[k]
-        steps = [0] if (k == 0 and static) else range(1, rules.steps(qnet.coding) + 1)
+        steps = [0] if (k == 0 and static) else range(1, qnet.coding.steps() + 1)
         per_step = []
         for t in steps:
             sel = rows[rows[:, 1] == t]
@@ -120,7 +118,7 @@ def predict_cycles(work, plan, timing=TIMING):
     from .hw.synapse import pipeline_latency
 
     qnet = work.qnet
-    gains = hasattr(coding_rules(qnet.coding), "gains")
+    gains = qnet.coding.step_gains() is not None
     words = [AddressMap.for_layer(l, lp.lanes).words() for l, lp in zip(qnet.layers, plan.layers)]
     init = [AddressMap.for_layer(l, lp.lanes).acc_depth for l, lp in zip(qnet.layers, plan.layers)]
     emit = [_emit_positions(l) for l in qnet.layers]

@@ -1,7 +1,8 @@
 """The golden model: exact integer simulation of a :class:`~snnhw.ir.QuantNetwork`.
 
 This module defines what the hardware must compute, bit for bit. It imports only numpy,
-the IR, :mod:`snnhw.fixed`, :mod:`snnhw.geometry` and the coding rules.
+the IR, :mod:`snnhw.fixed`, :mod:`snnhw.geometry` and the codings; every rule that depends
+on the coding is a method of the network's coding (:class:`snnhw.codings.base.Coding`).
 
 Event streams
 -------------
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import fixed, geometry
-from .codings import coding_rules
+from .codings.pooling import flat as _flat, spatial as _spatial
 
 __all__ = ["GoldenResult", "run", "run_codes", "quant_ann_logits"]
 
@@ -85,30 +86,6 @@ def _neuron_bias(layer):
     return np.repeat(layer.bias, layer.positions)
 
 
-def _spatial(layer, a):
-    return a.reshape((len(a),) + layer.out_shape)
-
-
-def _flat(a):
-    return a.reshape(len(a), -1)
-
-
-class _LIPool:
-    """LIPooling state of one max-pooled layer (methods.md §3): cumulative counts ``C`` of
-    its neurons and what each window has sent, ``O``; a step sends ``max C − O``."""
-
-    def __init__(self, layer, n):
-        self.layer = layer
-        self.c = np.zeros((n, layer.n_out), dtype=np.int64)
-        self.o = np.zeros((n, int(np.prod(layer.pooled_shape))), dtype=np.int64)
-
-    def step(self, m):
-        self.c += m
-        peak = _flat(geometry.pool2d(_spatial(self.layer, self.c), self.layer.pool[1:], "max"))
-        out, self.o = peak - self.o, peak
-        return out
-
-
 def _pool_counts(layer, m):
     """Rate and burst codings: the events a layer's spikes ``m`` ``(N, n_out)`` send."""
     if layer.pool is None or layer.pool[0] == "max":
@@ -122,58 +99,92 @@ def run_codes(qnet, xq, record_events=False, record_steps=False):
     if xq.shape[1] != qnet.n_inputs:
         raise ValueError(f"input codes have {xq.shape[1]} values, network {qnet.name!r} "
                          f"expects {qnet.n_inputs}")
-    rules = coding_rules(qnet.coding)
-    if qnet.coding.kind == "single_spike":
-        return _run_single_spike(qnet, xq, rules, record_events, record_steps)
-    n, layers, coding = len(xq), qnet.layers, qnet.coding
-    steps = rules.steps(coding)
-    events = np.zeros((n, len(layers)), dtype=np.int64)
-    sources = [np.zeros((n, l.n_in), dtype=np.int64) for l in layers]
-    streams = [[] for _ in layers] if record_events else None
+    if qnet.coding.one_window:
+        return _run_windows(qnet, xq, record_events, record_steps)
+    return _run_steps(qnet, xq, record_events, record_steps)
+
+
+class _Stepper:
+    """The state of one image batch under a step-by-step coding: membranes, fire states,
+    pooling states and the counters."""
+
+    def __init__(self, qnet, xq, record_events):
+        self.qnet, self.coding, layers = qnet, qnet.coding, qnet.layers
+        n = len(xq)
+        self.events = np.zeros((n, len(layers)), dtype=np.int64)
+        self.sources = [np.zeros((n, l.n_in), dtype=np.int64) for l in layers]
+        self.streams = [[] for _ in layers] if record_events else None
+        self.v = [np.full((n, l.n_out), self.coding.initial_membrane(l.threshold, k) if l.spiking else 0,
+                          dtype=np.int64) for k, l in enumerate(layers)]
+        self.state = [self.coding.fire_state((n, l.n_out), k) if l.spiking else None
+                      for k, l in enumerate(layers)]
+        self.bias = [_neuron_bias(l) for l in layers]
+        self.pool = {k: self.coding.max_pool(l, n) for k, l in enumerate(layers)
+                     if l.pool and l.pool[0] == "max"}
+
+    def count(self, k, step, m):
+        """Stream ``k``'s events ``m`` at the receiver's ``step``."""
+        self.events[:, k] += (m != 0).sum(axis=1)
+        self.sources[k] += m != 0
+        if self.streams is not None:
+            _record(self.streams, k, step, m)
+
+    def layer_step(self, k, step, drive, active):
+        """Layer ``k``'s step: integrate ``drive``, fire; returns the events it sends on."""
+        layer, coding = self.qnet.layers[k], self.coding
+        self.v[k] = np.where(active, coding.integrate(self.v[k], drive, self.bias[k], k, step), self.v[k])
+        _check_range(self.v[k], layer.acc_bits, layer.name)
+        if not layer.spiking:
+            return None
+        m, after, self.state[k] = coding.fire(self.v[k], layer.threshold, k, step, self.state[k])
+        m = m * active                           # an exited image sends nothing more
+        self.v[k] = np.where(active, after, self.v[k])
+        return self.pool[k].step(m) if k in self.pool else _pool_counts(layer, m)
+
+
+def _run_steps(qnet, xq, record_events, record_steps):
+    """Every layer runs :meth:`~snnhw.codings.base.Coding.steps` steps; layer ``k``'s step
+    ``τ`` happens at the network's step ``τ + k·lag`` and receives what layer ``k − 1`` sent in
+    that network step. The IAT early exit (``lag`` 0) freezes an image after its exit step."""
+    coding, layers = qnet.coding, qnet.layers
+    n, steps, lag = len(xq), coding.steps(), coding.layer_lag
+    run = _Stepper(qnet, xq, record_events)
     per_step = np.zeros((n, steps, layers[-1].n_out), dtype=np.int64) if record_steps else None
-    v = [np.full((n, l.n_out), rules.initial_membrane(l.threshold, coding, k) if l.spiking else 0,
-                 dtype=np.int64) for k, l in enumerate(layers)]
-    bias = [_neuron_bias(l) for l in layers]
-    lipool = {k: _LIPool(l, n) for k, l in enumerate(layers) if l.pool and l.pool[0] == "max"}
     margins = qnet.early_exit.margins if qnet.early_exit is not None else None
     active = np.ones((n, 1), dtype=bool)          # images that have not exited
     exit_step = np.full(n, steps, dtype=np.int64)
-
-    events[:, 0] = (xq != 0).sum(axis=1)
-    sources[0] += xq != 0
-    if rules.static_input:
-        current = layers[0].drive(xq)            # one event per non-zero input, at step 0
+    if coding.static_input:
+        run.count(0, 0, xq)                       # one event per non-zero input, at step 0
+        current = layers[0].drive(xq)
         _check_range(current, layers[0].current_bits, layers[0].name)
-        if record_events:
-            _record(streams, 0, 0, xq)
+    else:
+        inputs = coding.input_events(xq, qnet.input_levels)
 
-    for t in range(1, steps + 1):
-        m = xq
+    for t in range(1, steps + lag * (len(layers) - 1) + 1):
+        m = None
         for k, layer in enumerate(layers):
-            if k == 0 and rules.static_input:
-                drive = current
-            else:
-                if k > 0:
-                    events[:, k] += (m != 0).sum(axis=1)
-                    sources[k] += m != 0
-                if record_events and (k > 0 or not rules.static_input):
-                    _record(streams, k, t, m)
+            tau = t - lag * k
+            if not 1 <= tau <= steps:
+                m = None
+                continue
+            if k == 0:
+                drive = current if coding.static_input else None
+                m = None if coding.static_input else inputs[tau]
+            if m is not None:
+                run.count(k, tau, m)
                 drive = layer.drive(m)
-            v[k] = np.where(active, v[k] + drive + bias[k], v[k])
-            _check_range(v[k], layer.acc_bits, layer.name)
-            if layer.spiking:
-                m, after = rules.fire(v[k], layer.threshold, coding, k)
-                m = m * active                   # an exited image sends nothing more
-                v[k] = np.where(active, after, v[k])
-                m = lipool[k].step(m) if k in lipool else _pool_counts(layer, m)
-        if record_steps:
-            per_step[:, t - 1] = v[-1]
+            elif k > 0:
+                drive = 0
+            m = run.layer_step(k, tau, drive, active)
+        tau_out = t - lag * (len(layers) - 1)
+        if record_steps and tau_out >= 1:
+            per_step[:, tau_out - 1] = run.v[-1]
         if margins is not None and t < steps:
-            stop = active[:, 0] & (fixed.top2_margin(v[-1]) >= margins[t - 1])
+            stop = active[:, 0] & (fixed.top2_margin(run.v[-1]) >= margins[t - 1])
             exit_step[stop] = t
             active[stop] = False
 
-    return _result(layers, v[-1], events, sources, streams, exit_step, per_step)
+    return _result(layers, run.v[-1], run.events, run.sources, run.streams, exit_step, per_step)
 
 
 def _result(layers, potentials, events, sources, streams, exit_step, per_step=None):
@@ -184,10 +195,10 @@ def _result(layers, potentials, events, sources, streams, exit_step, per_step=No
                         np.asarray(ops, dtype=np.int64), exit_step, sources, streams, per_step)
 
 
-def _pool_single_spike(layer, m, k, gains, window):
-    """Single-spike coding: per source of the next layer, the summed event value ``m·g(k)``,
+def _pool_window(layer, m, k, gains):
+    """One-window codings: per source of the next layer, the summed event value ``m·g(k)``,
     the number of events, and the step of a lone event (for recording)."""
-    g = np.concatenate([[0], gains])
+    g, window = np.concatenate([[0], gains]), len(gains)
     if layer.pool is None:
         return m * g[k], (m != 0).astype(np.int64), k
     if layer.pool[0] == "avg":                   # every spike goes on, at its window's coordinate
@@ -201,7 +212,7 @@ def _pool_single_spike(layer, m, k, gains, window):
     return g[kmin] * fired, fired.astype(np.int64), kmin
 
 
-def _run_single_spike(qnet, xq, rules, record_events, record_steps):
+def _run_windows(qnet, xq, record_events, record_steps):
     """One window per layer: ``V = Σ m·g(k)·Wq + bq``, then at most one spike per neuron.
 
     A recorded event's ``step`` is its spike step ``k`` (1..W) within the sender's window
@@ -209,11 +220,11 @@ def _run_single_spike(qnet, xq, rules, record_events, record_steps):
     """
     coding, layers = qnet.coding, qnet.layers
     n = len(xq)
-    gains = rules.gains(coding)
+    gains = coding.step_gains()
     events = np.zeros((n, len(layers)), dtype=np.int64)
     sources = []
     streams = [[] for _ in layers] if record_events else None
-    m, k = rules.fire(xq, qnet.input_levels, coding)          # the input, spike-coded
+    m, k = coding.fire_once(xq, qnet.input_levels)            # the input, spike-coded
     value, count, step = m * np.concatenate([[0], gains])[k], (m != 0).astype(np.int64), k
     for idx, layer in enumerate(layers):
         events[:, idx] = count.sum(axis=1)
@@ -226,8 +237,8 @@ def _run_single_spike(qnet, xq, rules, record_events, record_steps):
         v = layer.drive(value) + _neuron_bias(layer)
         _check_range(v, layer.acc_bits, layer.name)
         if layer.spiking:
-            m, k = rules.fire(v, layer.threshold, coding, idx)
-            value, count, step = _pool_single_spike(layer, m, k, gains, coding.window)
+            m, k = coding.fire_once(v, layer.threshold)
+            value, count, step = _pool_window(layer, m, k, gains)
     return _result(layers, v, events, sources, streams, np.ones(n, dtype=np.int64),
                    v[:, None, :].copy() if record_steps else None)
 
@@ -246,14 +257,13 @@ def quant_ann_logits(qnet, x):
     and ``P`` the previous layer's pooling (the window sum for average pooling — its ``θ``
     includes the window area — or the max).
     """
-    rules = coding_rules(qnet.coding)
     a = qnet.quantise_input(x).astype(np.float64) / qnet.input_levels
     prev = None
     for k, layer in enumerate(qnet.layers):
         if prev is not None and prev.pool is not None:
             how = "sum" if prev.pool[0] == "avg" else "max"
             a = _flat(geometry.pool2d(_spatial(prev, a), prev.pool[1:], how))
-        u = rules.event_unit(qnet.coding, k, qnet.input_levels)
+        u = qnet.coding.event_unit(k, qnet.input_levels)
         a = (_float_drive(layer, a * u) + _neuron_bias(layer)) / layer.threshold
         if k < len(qnet.layers) - 1:
             a = np.maximum(a, 0.0)

@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import fixed
+from .codings import CODINGS, BurstCoding, Coding, RateCoding, SingleSpikeCoding, check_early_exit
+from .errors import IRError
 
 __all__ = ["IRError", "Dense", "Conv2d", "BatchNorm", "Pool2d", "Network", "RateCoding", "BurstCoding", "SingleSpikeCoding", "EarlyExit",
            "QuantLayer", "QuantNetwork", "CODINGS"]
-
-
-class IRError(ValueError):
-    """A network, layer or parameter that snnhw cannot represent; the message names it."""
 
 
 def _frozen_array(a, dtype, what):
@@ -367,100 +365,6 @@ def check_input_batch(x, input_shape, name):
 
 
 @dataclass(frozen=True)
-class RateCoding:
-    """Rate-coded integrate-and-fire (methods.md §2).
-
-    Parameters
-    ----------
-    timesteps : int
-        Number of steps ``T``; the input drives the first layer with a constant current.
-    """
-    timesteps: int = 16
-    kind: str = field(default="rate", init=False)
-
-    def __post_init__(self):
-        if not isinstance(self.timesteps, (int, np.integer)) or not 1 <= self.timesteps <= 4096:
-            raise IRError(f"rate coding: timesteps must be an integer in 1..4096, got {self.timesteps!r}")
-
-
-
-def _per_layer(value, what, check):
-    """An int or a tuple of ints (one per spiking layer), validated by ``check``; lists become tuples."""
-    if isinstance(value, (list, tuple)):
-        value = tuple(value)
-        if not value:
-            raise IRError(f"{what}: per-layer tuple is empty")
-        for v in value:
-            check(v)
-        return tuple(int(v) for v in value)
-    check(value)
-    return int(value)
-
-
-@dataclass(frozen=True)
-class BurstCoding:
-    """Burst spikes (methods.md §3) and their adaptive calibration, AdaFire + SSC (§4).
-
-    A neuron of spiking layer ``l`` sends up to ``Γ_l`` spikes in one step, each worth
-    ``ρ_l / Γ_l`` of its 1.0. ``Γ_l`` (``max_burst``) and ``ρ_l`` (``compression``) are one
-    value for every layer (plain burst coding) or a tuple with one entry per spiking layer
-    (AdaFire's per-layer burst budget ``φ_l`` and SSC's threshold multiplier, chosen by
-    :func:`snnhw.passes.search_adafire`).
-
-    Parameters
-    ----------
-    timesteps : int
-    max_burst : int or tuple of int
-        ``Γ`` (powers of two in 1..16); ``Γ = 1, ρ = 1`` is plain rate coding.
-    compression : int or tuple of int
-        ``ρ`` in 1..16 (SSC): the spike threshold is ``ρ`` times finer-grained ``θ/Γ`` and each
-        spike carries ``m = ρ``.
-    refine_thresholds : bool
-        AdaFire's per-channel threshold refinement (:func:`snnhw.passes.refine_thresholds`),
-        applied by the conversion pipeline and folded into the weights.
-    """
-    timesteps: int = 4
-    max_burst: object = 4
-    compression: object = 1
-    refine_thresholds: bool = False
-    kind: str = field(default="burst", init=False)
-
-    def __post_init__(self):
-        if not isinstance(self.timesteps, (int, np.integer)) or not 1 <= self.timesteps <= 4096:
-            raise IRError(f"burst coding: timesteps must be an integer in 1..4096, got {self.timesteps!r}")
-
-        def check_burst(v):
-            if not isinstance(v, (int, np.integer)) or not 1 <= v <= 16 or v & (v - 1):
-                raise IRError(f"burst coding: max_burst must be a power of two in 1..16, got {v!r}")
-
-        def check_rho(v):
-            if not isinstance(v, (int, np.integer)) or not 1 <= v <= 16:
-                raise IRError(f"burst coding: compression must be an integer in 1..16, got {v!r}")
-
-        object.__setattr__(self, "max_burst", _per_layer(self.max_burst, "burst coding: max_burst", check_burst))
-        object.__setattr__(self, "compression", _per_layer(self.compression, "burst coding: compression", check_rho))
-
-    @property
-    def per_layer(self):
-        """Whether ``Γ`` or ``ρ`` differs per layer (an AdaFire/SSC configuration)."""
-        return isinstance(self.max_burst, tuple) or isinstance(self.compression, tuple)
-
-    def burst(self, layer):
-        """``Γ`` of spiking layer ``layer``."""
-        return self.max_burst[layer] if isinstance(self.max_burst, tuple) else self.max_burst
-
-    def rho(self, layer):
-        """``ρ`` of spiking layer ``layer``."""
-        return self.compression[layer] if isinstance(self.compression, tuple) else self.compression
-
-    def check_layers(self, n_spiking):
-        """Raise :class:`IRError` unless every per-layer tuple has ``n_spiking`` entries."""
-        for what, v in (("max_burst", self.max_burst), ("compression", self.compression)):
-            if isinstance(v, tuple) and len(v) != n_spiking:
-                raise IRError(f"burst coding: {what} has {len(v)} values for {n_spiking} spiking layers")
-
-
-@dataclass(frozen=True)
 class EarlyExit:
     """IAT early exit (methods.md §4), integer rule: after step ``t`` the inference stops when
     ``top1 − top2 ≥ margins[t−1]`` over the accumulated output potentials (ties give 0).
@@ -477,44 +381,6 @@ class EarlyExit:
         if not m or any(not isinstance(v, (int, np.integer)) or v < 0 for v in m):
             raise IRError(f"early exit: margins must be non-negative integers, got {self.margins!r}")
         object.__setattr__(self, "margins", tuple(int(v) for v in m))
-
-
-@dataclass(frozen=True)
-class SingleSpikeCoding:
-    """Single-spike phase coding, One-Spike (methods.md §5).
-
-    Parameters
-    ----------
-    window : int
-        Steps ``W`` of a layer's window; a spike at step ``k`` carries ``base^(1−k)``.
-    base : float
-        ``B > 1``; powers of two make the step gain a shift.
-    threshold_shift : bool
-        Compare against the midpoints between codes (round to nearest) instead of the codes.
-    negative_spikes : bool
-        Encode negative values with ``m = −1`` spikes (for signed inputs; hidden layers of a
-        ReLU network never need them).
-    """
-    window: int = 8
-    base: float = 2.0
-    threshold_shift: bool = True
-    negative_spikes: bool = False
-    kind: str = field(default="single_spike", init=False)
-
-    def __post_init__(self):
-        if not isinstance(self.window, (int, np.integer)) or not 1 <= self.window <= 32:
-            raise IRError(f"single-spike coding: window must be an integer in 1..32, got {self.window!r}")
-        if not isinstance(self.base, (int, float)) or not self.base > 1:
-            raise IRError(f"single-spike coding: base must be a number > 1, got {self.base!r}")
-        object.__setattr__(self, "base", float(self.base))
-        try:
-            fixed.phase_gains(self.base, self.window)
-        except ValueError as e:
-            raise IRError(str(e)) from None
-
-
-#: Coding name → config class.
-CODINGS = {"rate": RateCoding, "burst": BurstCoding, "single_spike": SingleSpikeCoding}
 
 
 @dataclass(frozen=True, eq=False)
@@ -722,12 +588,13 @@ class QuantNetwork:
             shape = layer.pooled_shape
         if any(not l.spiking for l in self.layers[:-1]) or self.layers[-1].spiking:
             raise IRError("only the last layer may be (and must be) non-spiking")
-        if hasattr(self.coding, "check_layers"):
-            self.coding.check_layers(len(self.layers) - 1)
+        if not isinstance(self.coding, Coding):
+            raise IRError(f"coding must be a coding config ({', '.join(c.__name__ for c in CODINGS.values())}), "
+                          f"got {self.coding!r}")
+        self.coding.check_layers(len(self.layers) - 1)
         if self.early_exit is not None:
-            steps = getattr(self.coding, "timesteps", None)
-            if self.coding.kind not in ("rate", "burst"):
-                raise IRError(f"early exit needs a multi-step coding (rate or burst), not {self.coding.kind!r}")
+            check_early_exit(self.coding)
+            steps = self.coding.steps()
             if len(self.early_exit.margins) != steps:
                 raise IRError(f"early exit: {len(self.early_exit.margins)} margins for {steps} timesteps")
             if len(self.layers) < 2 or self.n_outputs < 2:
@@ -764,7 +631,7 @@ class QuantNetwork:
             "name": self.name, "input_shape": list(self.input_shape),
             "input_bits": self.input_bits, "input_signed": self.input_signed,
             "input_scale": self.input_scale,
-            "coding": dataclasses.asdict(self.coding),
+            "coding": self.coding.as_dict(),
             "calibration": self.calibration,
             "early_exit": None if self.early_exit is None else list(self.early_exit.margins),
             "layers": [{"name": l.name, "threshold": l.threshold, "weight_bits": l.weight_bits,
@@ -793,7 +660,7 @@ class QuantNetwork:
             raise IRError(f"{stem.with_suffix('.json')}: not a snnhw quantised network")
         arrays = np.load(stem.with_suffix(".npz"))
         coding = dict(meta["coding"])
-        kind = coding.pop("kind")
+        kind = coding.pop("kind", None)
         if kind not in CODINGS:
             raise IRError(f"{stem.with_suffix('.json')}: unknown coding {kind!r}")
         layers = tuple(QuantLayer(weight=arrays[f"w{k}"], bias=arrays[f"b{k}"], **lm)
@@ -801,5 +668,5 @@ class QuantNetwork:
         return cls(name=meta["name"], input_shape=tuple(meta["input_shape"]),
                    input_bits=meta["input_bits"], input_signed=meta["input_signed"],
                    input_scale=meta["input_scale"], layers=layers,
-                   coding=CODINGS[kind](**coding), calibration=meta["calibration"],
+                   coding=CODINGS[kind].from_dict(coding, stem.with_suffix('.json')), calibration=meta["calibration"],
                    early_exit=None if meta.get("early_exit") is None else EarlyExit(tuple(meta["early_exit"])))

@@ -228,35 +228,20 @@ def _scanner(res, info, layer, lp):
         res.add("scan.pool", lut=3 * info["m_out_bits"] + 10, ff=info["m_out_bits"] + 4)
 
 
-def _fire_cost(coding_kind, acc, info):
-    """Fire unit of one neuron per cycle: rate, one subtractor; burst, Γ; single-spike, one
-    comparator per step (two with negative spikes)."""
-    if coding_kind == "output":
-        return {"lut": 0, "carry": 0}
-    if coding_kind == "rate":
-        return {"lut": acc + 2, "carry": acc + 1}
-    if coding_kind == "burst":
-        g = info["max_burst"]
-        return {"lut": g * acc + 4 * g, "carry": g * (acc + 1)}
-    w = info["window"] * (2 if info["negative"] else 1)
-    return {"lut": 2 * w + 8, "carry": w * (acc + 1)}
-
-
 def layer_info(qnet, k):
     """Widths and kinds of layer ``k``'s hardware that the model needs (no hardware built)."""
     from . import fixed
-    from .codings import coding_rules
     from .hw.accelerator import event_shapes
     from .hw.synapse import multiplier_kind, pipeline_latency
     from amaranth.hdl import Shape
 
     layer = qnet.layers[k]
-    rules = coding_rules(qnet.coding)
+    coding = qnet.coding
     shapes = event_shapes(qnet)
     m_shape = Shape.cast(shapes[k])
-    gains = list(rules.gains(qnet.coding)) if hasattr(rules, "gains") else None
-    static = k == 0 and rules.static_input
-    kind = qnet.coding.kind
+    gains = coding.step_gains()
+    gains = None if gains is None else list(gains)
+    static = k == 0 and coding.static_input
     info = {
         "weight_bits": layer.weight_bits, "m_kind": multiplier_kind(m_shape), "m_bits": m_shape.width,
         "acc": layer.current_bits if static else layer.acc_bits,
@@ -270,10 +255,8 @@ def layer_info(qnet, k):
         "m_out_bits": Shape.cast(shapes[k + 1]).width if k + 1 < len(shapes) else 1,
     }
     info["event_bits"] = sum(_bits(s) for s in layer.pooled_shape) + info["m_out_bits"] + info["step_bits"] + 2
-    fire_info = {"max_burst": qnet.coding.burst(max(0, k)) if kind == "burst" else 0,
-                 "window": getattr(qnet.coding, "window", 0),
-                 "negative": getattr(qnet.coding, "negative_spikes", False)}
-    info["fire"] = _fire_cost("output" if not layer.spiking else kind, layer.acc_bits, fire_info)
+    # the fire unit of one neuron per cycle (the output layer's only keeps its membrane)
+    info["fire"] = coding.fire_cost(layer.acc_bits, k) if layer.spiking else {"lut": 0, "carry": 0}
     return info
 
 
@@ -298,8 +281,8 @@ def layer_resources(qnet, k, lp, family="ice40", info=None, raw=False):
     if info["current_bits"]:
         _memory(res, "currents", lp.lanes * layer.current_bits, words, lp.membranes,
                 layer.current_bits, family)
-    if layer.pool is not None and layer.pool[0] == "max" and qnet.coding.kind != "single_spike":
-        cb = info["m_out_bits"] + _bits(qnet.coding.timesteps + 1)
+    if layer.pool is not None and layer.pool[0] == "max" and not qnet.coding.one_window:
+        cb = qnet.coding.max_pool_count_bits(info["m_out_bits"])
         _memory(res, "pool counts", lp.lanes * cb, words, lp.membranes, cb, family)
         _memory(res, "pool sent", cb, max(2, int(layer.pooled_shape[0] * layer.pooled_shape[1]
                                               * layer.pooled_shape[2])), lp.membranes, cb, family)
@@ -331,12 +314,7 @@ def other_resources(qnet, family="ice40"):
     """The input encoder, result buffer, timestamps and readout of the accelerator."""
     res = Resources()
     out = qnet.layers[-1]
-    ib = qnet.input_bits + 1
-    if qnet.coding.kind == "single_spike":
-        w = qnet.coding.window * (2 if qnet.coding.negative_spikes else 1)
-        res.add("encoder", lut=2 * w + 20, carry=w * ib, ff=30)
-    else:
-        res.add("encoder", lut=20, ff=ib + 20)
+    res.add("encoder", **qnet.coding.encoder_cost(qnet.input_bits))
     place = result_placement(qnet.n_outputs, out.acc_bits)
     _memory(res, "results", out.acc_bits, 2 * qnet.n_outputs, place, family=family)
     res.add("results", lut=2 * out.acc_bits + 20, ff=out.acc_bits + 80, carry=out.acc_bits)

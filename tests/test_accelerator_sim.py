@@ -116,7 +116,7 @@ def test_other_codings_equal_golden(seed, sizes, coding, signed, lanes, streamin
     g = golden.run_codes(q, codes)
     regs = run_accelerator(q, codes, lanes, streaming)
     assert_equals_golden(q, regs, g)
-    if coding.kind == "burst":                 # bursts of several spikes do occur
+    if coding.name == "burst":                 # bursts of several spikes do occur
         assert (golden.run_codes(q, codes, record_events=True).streams[1][:, 3] > 1).any()
     if signed and getattr(coding, "negative_spikes", False):
         assert (golden.run_codes(q, codes, record_events=True).streams[0][:, 3] < 0).any()

@@ -64,7 +64,7 @@ def test_convert_adafire_with_early_exit(tmp_path):
                                     "-o", str(tmp_path)])
     assert res.exit_code == 0, res.output
     q = QuantNetwork.load(tmp_path / "qnet.json")
-    assert q.coding.kind == "burst" and isinstance(q.coding.max_burst, tuple)
+    assert q.coding.name == "burst" and isinstance(q.coding.max_burst, tuple)
     assert q.early_exit is not None and len(q.early_exit.margins) == 2
     acc = json.loads(res.output.splitlines()[-1])
     assert 1 <= acc["mean_exit_step"] < 2 and acc["accuracy_snn"] >= 0.95

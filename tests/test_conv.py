@@ -402,7 +402,7 @@ def _windows(layer):
 
 def reference_multistep(q, codes):
     """Rate and burst codings (per-layer Γ, ρ), straight from the written semantics."""
-    burst = q.coding.kind == "burst"
+    burst = q.coding.name == "burst"
     n_sp = len(q.layers) - 1
     G = [q.coding.burst(k) if burst else 1 for k in range(n_sp)]
     R = [q.coding.rho(k) if burst else 1 for k in range(n_sp)]
@@ -517,7 +517,7 @@ def reference_single_spike(q, codes):
 
 def check_golden(q, codes):
     g = golden.run_codes(q, codes, record_events=True)
-    ref = reference_single_spike if q.coding.kind == "single_spike" else reference_multistep
+    ref = reference_single_spike if q.coding.name == "single_spike" else reference_multistep
     pots, counts, ops, rows = ref(q, codes)
     np.testing.assert_array_equal(g.potentials, pots)
     np.testing.assert_array_equal(g.events, counts)
@@ -527,7 +527,7 @@ def check_golden(q, codes):
         np.testing.assert_array_equal(s @ l.fan_out(), [sum(l.fan_out()[r[2]] for r in rows[k] if r[0] == i)
                                                           for i in range(len(codes))])
     gains = None
-    if q.coding.kind == "single_spike":
+    if q.coding.name == "single_spike":
         from snnhw.fixed import phase_gains
         gains = np.concatenate([[0], phase_gains(q.coding.base, q.coding.window)])
     for k, recorded in enumerate(g.streams):

@@ -12,7 +12,7 @@ def reference(q, codes):
     (rate coding; burst coding with per-layer Γ and ρ: spikes worth ρ/Γ, up to Γ per step;
     IAT: stop after step t when top1 − top2 of the output potentials reaches margin t)."""
     T = q.coding.timesteps
-    burst = q.coding.kind == "burst"
+    burst = q.coding.name == "burst"
     G = [q.coding.burst(k) if burst else 1 for k in range(len(q.layers) - 1)]
     R = [q.coding.rho(k) if burst else 1 for k in range(len(q.layers) - 1)]
     margins = q.early_exit.margins if q.early_exit is not None else None

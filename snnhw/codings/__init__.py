@@ -1,32 +1,77 @@
-"""Spike codings: each module holds one coding's golden rules (numpy only).
+"""Spike codings: one :class:`~snnhw.codings.base.Coding` subclass per coding, each in its
+own module, owning its parameters, golden rules, width bounds, fire unit and search
+(``docs/semantics.md`` §0).
 
-A coding module provides
-
-* ``static_input`` — whether the first layer receives the input once, as a constant
-  current added every step (rate), or as events every step;
-* ``steps(coding)`` — the number of steps of one inference;
-* ``event_unit(coding, k, input_levels)`` — the integer a full-scale (1.0) event into layer
-  ``k`` brings; the layer's threshold is ``2^f`` times it;
-* ``event_max(coding, k, input_levels)`` — the largest ``|m · g|`` of one such event (the
-  width bound);
-* ``resets_by_subtraction`` — whether a firing neuron keeps its residue;
-* ``initial_membrane(theta, coding, layer)`` — a spiking neuron's membrane at the start of an image;
-* ``fire(v, theta, coding, layer)`` — the golden fire rule of spiking layer ``layer``.
-
-The matching hardware fire unit lives in :mod:`snnhw.hw.fire`.
+:data:`CODINGS` maps the name a saved network stores to the class; :data:`CHOICES` maps
+each value of ``--coding`` to the class and the way its parameters are chosen (``adafire`` is
+burst coding whose per-layer parameters are searched).
 """
 
-from ..ir import IRError
-from . import burst, rate, single_spike
+from dataclasses import dataclass
 
-__all__ = ["coding_rules", "RULES"]
+from ..errors import IRError
+from .base import Coding, check_int
+from .burst import BurstCoding
+from .rate import RateCoding
+from .single_spike import SingleSpikeCoding
 
-RULES = {"rate": rate, "burst": burst, "single_spike": single_spike}
+__all__ = ["Coding", "RateCoding", "BurstCoding", "SingleSpikeCoding", "CODINGS", "CHOICES",
+           "Choice", "check_early_exit", "check_int", "OPTION_DEFAULTS"]
+
+#: Coding name → config class.
+CODINGS = {c.name: c for c in (RateCoding, BurstCoding, SingleSpikeCoding)}
+
+#: The coding options of ``choose_coding`` and their defaults ("unset").
+OPTION_DEFAULTS = {"timesteps": None, "window": None, "base": None, "threshold_shift": True,
+                   "negative_spikes": None, "max_burst": None, "ssc": True, "refine": False}
 
 
-def coding_rules(coding):
-    """The rules module of a coding config."""
-    try:
-        return RULES[coding.kind]
-    except (KeyError, AttributeError):
-        raise IRError(f"unknown coding {coding!r}; available: {', '.join(RULES)}") from None
+@dataclass(frozen=True)
+class Choice:
+    """One value of ``--coding``.
+
+    Attributes
+    ----------
+    name : str
+    coding : type
+        The :class:`Coding` subclass it builds.
+    choose : callable
+        ``choose(net, x_cal, y_cal, options, quant)`` → ``(coding, search)``.
+    options : tuple of str
+        The keys of :data:`OPTION_DEFAULTS` that apply.
+    early_exit : bool
+        Whether the IAT early exit is on by default.
+    """
+    name: str
+    coding: type
+    choose: object
+    options: tuple
+    early_exit: bool = False
+
+    def check_options(self, options):
+        """Raise :class:`IRError` for an option set (not its default) that does not apply."""
+        for key, value in options.items():
+            if key not in OPTION_DEFAULTS:
+                raise IRError(f"unknown coding option {key!r}")
+            if key not in self.options and value != OPTION_DEFAULTS[key]:
+                raise IRError(f"option {key.replace('_', '-')} = {value!r} does not apply to "
+                              f"coding {self.name!r} (it takes: "
+                              f"{', '.join(k.replace('_', '-') for k in self.options) or 'none'})")
+
+
+#: ``--coding`` value → :class:`Choice`.
+CHOICES = {c.name: c for c in (
+    Choice("rate", RateCoding, RateCoding.choose, ("timesteps",)),
+    Choice("burst", BurstCoding, BurstCoding.choose, ("timesteps", "max_burst")),
+    Choice("adafire", BurstCoding, BurstCoding.choose_adafire,
+           ("timesteps", "max_burst", "ssc", "refine"), early_exit=True),
+    Choice("single_spike", SingleSpikeCoding, SingleSpikeCoding.choose,
+           ("window", "base", "threshold_shift", "negative_spikes")),
+)}
+
+
+def check_early_exit(coding):
+    """Raise :class:`IRError` unless the IAT early exit applies to ``coding``."""
+    if not coding.early_exit:
+        multi = " or ".join(name for name, c in CODINGS.items() if c.early_exit)
+        raise IRError(f"early exit needs a multi-step coding ({multi}), not {coding.name!r}")

@@ -5,7 +5,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
-from ..codings import coding_rules
 from ..ir import IRError
 from ..passes.widths import stream_event_bounds
 from ..plan import DesignPlan
@@ -31,7 +30,7 @@ def event_shapes(qnet):
     ``m``), without building the hardware."""
     from .scan import event_m_shape
 
-    single = qnet.coding.kind == "single_spike"
+    single = qnet.coding.one_window
     unit = input_unit_for(qnet)
     unit._MustUse__silence = True
     shapes = [unit.m_shape]
@@ -97,7 +96,6 @@ class SNNAccelerator(wiring.Component):
         self.qnet = qnet
         self.plan = DesignPlan.of(qnet, lanes).resolve(qnet)
         self.lanes = self.plan.lanes
-        self.rules = coding_rules(qnet.coding)
         self.n_inputs = qnet.n_inputs
         self.input_bits = qnet.input_bits
         self.input_signed = qnet.input_signed
@@ -128,23 +126,22 @@ class SNNAccelerator(wiring.Component):
         })
 
     def _engines(self):
-        qnet, rules = self.qnet, self.rules
-        steps = rules.steps(qnet.coding)
-        gains = rules.gains(qnet.coding) if hasattr(rules, "gains") else None
+        qnet, coding = self.qnet, self.qnet.coding
+        steps = coding.steps()
+        gains = coding.step_gains()
         iat = qnet.early_exit is not None
         max_events = stream_event_bounds(qnet)
         n = len(qnet.layers)
         engines, m_in = [], self.encoder.unit.m_shape
         for k, (layer, lp) in enumerate(zip(qnet.layers, self.plan.layers)):
-            static = k == 0 and rules.static_input
+            static = k == 0 and coding.static_input
             engines.append(LayerEngine(
                 layer, fire_unit_for(layer, qnet.coding, k), lp, steps, m_in,
                 static_input=static, output=(k == n - 1), gains=gains,
-                initial_membrane=(rules.initial_membrane(layer.threshold, qnet.coding, k)
-                                  if layer.spiking else 0),
+                initial_membrane=coding.initial_membrane(layer.threshold, k) if layer.spiking else 0,
                 wait_decision=iat and static,
                 exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None,
-                single_spike=qnet.coding.kind == "single_spike", max_events=max_events[k]))
+                single_spike=coding.one_window, max_events=max_events[k]))
             m_in = engines[-1].scanner.m_shape
         return engines
 

@@ -1,6 +1,7 @@
 """Fire units: the only per-coding hardware. Combinational: membrane in, spike and new membrane out.
 
-Each mirrors one golden ``fire`` function of :mod:`snnhw.codings`.
+Each mirrors the golden ``fire`` rule of one coding of :mod:`snnhw.codings`, whose
+``fire_unit`` builds it.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
@@ -8,7 +9,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import fixed
-from ..codings import coding_rules
 
 __all__ = ["FireUnit", "RateFireUnit", "BurstFireUnit", "SingleSpikeFireUnit", "PassThroughUnit", "AccumulateUnit",
            "fire_unit_for", "input_unit_for"]
@@ -45,7 +45,7 @@ class FireUnit(wiring.Component):
 
 
 class RateFireUnit(FireUnit):
-    """Rate IF neuron (methods.md §2): ``s = [v ≥ θ]``, ``v_next = v − s·θ``."""
+    """Rate IF neuron (``docs/semantics.md`` §2): ``s = [v ≥ θ]``, ``v_next = v − s·θ``."""
     def __init__(self, acc_bits, threshold):
         self.threshold = threshold
         super().__init__(acc_bits, unsigned(1))
@@ -60,7 +60,7 @@ class RateFireUnit(FireUnit):
 
 
 class BurstFireUnit(FireUnit):
-    """Burst neuron (methods.md §3–4): ``s = clamp(floor(v / θs), 0, Γ)``, ``v_next = v − s·θs``,
+    """Burst neuron (``docs/semantics.md`` §2b): ``s = clamp(floor(v / θs), 0, Γ)``, ``v_next = v − s·θs``,
     ``m = s·ρ`` (``ρ`` = 1 unless SSC compresses the layer).
 
     ``Γ`` subtractions ``d_k = v − k·θs`` in parallel: their signs are the comparisons
@@ -150,30 +150,15 @@ class AccumulateUnit(FireUnit):
 
 
 def fire_unit_for(layer, coding, index=0):
-    """The fire unit of ``layer`` (a :class:`~snnhw.ir.QuantLayer`, the ``index``-th) under ``coding``."""
+    """The fire unit of ``layer`` (a :class:`~snnhw.ir.QuantLayer`, the ``index``-th) under
+    ``coding``: its :meth:`~snnhw.codings.base.Coding.fire_unit`, or the output layer's
+    :class:`AccumulateUnit`."""
     if not layer.spiking:
         return AccumulateUnit(layer.acc_bits)
-    if coding.kind == "rate":
-        return RateFireUnit(layer.acc_bits, layer.threshold)
-    if coding.kind == "burst":
-        rules = coding_rules(coding)
-        return BurstFireUnit(layer.acc_bits, rules.fire_threshold(layer.threshold, coding, index),
-                             coding.burst(index), coding.rho(index))
-    if coding.kind == "single_spike":
-        rules = coding_rules(coding)
-        return SingleSpikeFireUnit(layer.acc_bits, rules.levels(layer.threshold, coding),
-                                   coding.negative_spikes, latency=1)
-    raise NotImplementedError(f"no fire unit for coding {coding.kind!r}")
+    return coding.fire_unit(layer, index)
 
 
 def input_unit_for(qnet):
-    """The unit that turns one input code into the first layer's event."""
-    in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
-    coding = qnet.coding
-    if coding.kind in ("rate", "burst"):
-        return PassThroughUnit(in_shape)
-    if coding.kind == "single_spike":
-        rules = coding_rules(coding)
-        return SingleSpikeFireUnit(qnet.input_bits + 1, rules.levels(qnet.input_levels, coding),
-                                   coding.negative_spikes)
-    raise NotImplementedError(f"no input encoder for coding {coding.kind!r}")
+    """The unit that turns one input code into the first layer's event
+    (:meth:`~snnhw.codings.base.Coding.input_unit`)."""
+    return qnet.coding.input_unit(qnet)

@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from .. import fixed, golden
+from ..codings import check_early_exit
 from ..ir import EarlyExit, IRError
 
 __all__ = ["calibrate_early_exit", "entropy_confidence", "exit_thresholds", "apply_exit", "noisy_copies"]
@@ -101,8 +102,7 @@ def calibrate_early_exit(qnet, x_cal, tolerance=0.0, noise=0.1, copies=3):
     Returns ``(qnet_with_exit, info)``; ``info`` holds the float rule's thresholds and both
     rules' calibration statistics.
     """
-    if qnet.coding.kind not in ("rate", "burst"):
-        raise IRError(f"early exit needs a multi-step coding (rate or burst), not {qnet.coding.kind!r}")
+    check_early_exit(qnet.coding)
     if not 0 <= tolerance < 1:
         raise IRError(f"early exit: tolerance must be in [0, 1), got {tolerance}")
     base = qnet.replace(early_exit=None)

@@ -78,7 +78,6 @@ def _placements(qnet, k, family, fixed=None):
     (:data:`LUT_MULTIPLIER_BITS`: burst spike counts, not input codes or step gains)."""
     from amaranth.hdl import Shape
 
-    from ..codings import coding_rules
     from ..hw.accelerator import event_shapes
     from ..hw.synapse import multiplier_kind
 
@@ -88,9 +87,8 @@ def _placements(qnet, k, family, fixed=None):
         weights.append("lut")
     if family == "ice40":
         weights.append("spram")
-    rules = coding_rules(qnet.coding)
-    gains = getattr(rules, "gains", None)
-    gain_mult = gains is not None and not all(g & (g - 1) == 0 for g in gains(qnet.coding))
+    gains = qnet.coding.step_gains()
+    gain_mult = gains is not None and not all(g & (g - 1) == 0 for g in gains)
     m_shape = event_shapes(qnet)[k]
     m_mult = multiplier_kind(m_shape) == "multiply"
     narrow = not gain_mult and Shape.cast(m_shape).width <= LUT_MULTIPLIER_BITS

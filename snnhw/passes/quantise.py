@@ -3,7 +3,6 @@
 import numpy as np
 
 from .. import fixed
-from ..codings import coding_rules
 from ..ir import WEIGHT_LAYERS, IRError, Pool2d, QuantLayer, QuantNetwork
 
 __all__ = ["quantise"]
@@ -28,7 +27,6 @@ def quantise(net, calib, coding, weight_bits=8, input_bits=8):
     _check_bits("weight_bits", weight_bits, fixed.WEIGHT_BITS_RANGE)
     _check_bits("input_bits", input_bits, fixed.INPUT_BITS_RANGE)
     levels = fixed.input_levels(input_bits, calib.input_signed)
-    rules = coding_rules(coding)
     pools = {}                                   # weight layer name → its Pool2d
     prev = None
     for layer in net.layers:
@@ -45,12 +43,11 @@ def quantise(net, calib, coding, weight_bits=8, input_bits=8):
         wq = fixed.saturate(wq_raw, weight_bits)
         saturated[layer.name] = int((wq != wq_raw).sum())
         frac[layer.name] = f
-        theta = (1 << f) * rules.event_unit(coding, k, levels) * area
+        theta = (1 << f) * coding.event_unit(k, levels) * area
         bq = fixed.round_half_away(layer.bias * theta)
         pool = pools.get(layer.name)
-        if pool is not None and pool.kind == "max" and getattr(coding, "negative_spikes", False):
-            raise IRError(f"layer {pool.name!r}: max pooling of single-spike codes with negative "
-                          f"spikes is not supported")
+        if pool is not None:
+            coding.check_pool(pool.kind, pool.name)
         geometry = {}
         if hasattr(layer, "stride"):
             geometry = {"stride": layer.stride, "padding": layer.padding}

@@ -1,4 +1,4 @@
-"""AdaFire's per-channel threshold refinement (methods.md §4), folded into the weights.
+"""AdaFire's per-channel threshold refinement (``docs/semantics.md`` §2b), folded into the weights.
 
 A spiking neuron's output over an inference is its activation passed through the coding's
 static transfer ``Q``: rate and burst coding send a count of spike units, rounding to the nearest
@@ -23,20 +23,9 @@ DEFAULT_GRID = tuple(np.round(np.arange(0.3, 1.501, 0.05), 2))
 
 
 def transfer(a, coding, layer):
-    """``Q(a)``: a spiking layer's output over an inference for a (normalised) activation ``a``."""
-    a = np.asarray(a, dtype=np.float64)
-    if coding.kind in ("rate", "burst"):
-        g = coding.burst(layer) if coding.kind == "burst" else 1
-        rho = coding.rho(layer) if coding.kind == "burst" else 1
-        levels = g * coding.timesteps
-        return np.clip(np.floor(a * levels / rho + 0.5), 0, levels) * rho / levels
-    if coding.kind == "single_spike":
-        b = coding.base
-        s = (1.0 + 1.0 / b) / 2.0 if coding.threshold_shift else 1.0
-        values = b ** -np.arange(coding.window, dtype=np.float64)     # B^(1−k), k = 1..W
-        k = np.searchsorted(-(values * s), -a, side="left")           # first k with a ≥ level
-        return np.where(k < coding.window, values[np.minimum(k, coding.window - 1)], 0.0)
-    raise IRError(f"threshold refinement: no transfer for coding {coding.kind!r}")
+    """``Q(a)``: a spiking layer's output over an inference for a (normalised) activation ``a``
+    (:meth:`~snnhw.codings.base.Coding.transfer`)."""
+    return coding.transfer(a, layer)
 
 
 def _scaled(layer, out_scale=None, in_scale=None):

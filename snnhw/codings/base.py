@@ -1,0 +1,186 @@
+"""The :class:`Coding` base class: what every spike coding tells the rest of snnhw.
+
+A coding is a frozen dataclass (its parameters, validated with the error messages users see)
+that subclasses :class:`Coding` and answers every question the golden model, the width and
+quantisation passes, the hardware generator, the cycle and resource models and the report ask
+about it (``docs/semantics.md`` §0). Nothing outside :mod:`snnhw.codings` looks at a coding's
+name: it asks the coding object.
+
+Golden methods take integer numpy arrays and return int64 arrays; ``layer`` is the index of the
+weight layer (0 = the first) and ``step`` the layer's step (1-based). The hardware methods import
+:mod:`snnhw.hw` lazily, so the golden model stays numpy-only.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .. import fixed
+from ..errors import IRError
+
+__all__ = ["Coding", "check_int"]
+
+
+def check_int(value, lo, hi, what):
+    """Raise :class:`IRError` unless ``value`` is an integer in ``lo..hi``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not lo <= value <= hi:
+        raise IRError(f"{what} must be an integer in {lo}..{hi}, got {value!r}")
+
+
+class Coding:
+    """Base of every coding config.
+
+    Class attributes
+    ----------------
+    name : str
+        The coding's name in saved networks and reports.
+    static_input : bool
+        The first layer receives the input once (step 0) and integrates it into a constant
+        current added every step; otherwise the input encoder sends events every step.
+    resets_by_subtraction : bool
+        A firing neuron keeps its residue (otherwise it keeps its membrane and fires once).
+    one_window : bool
+        Each layer integrates its whole input in one window and then fires at most once per
+        neuron, the spike's step carrying its value (:meth:`step_gains`); the membrane is not
+        written back.
+    early_exit : bool
+        Whether the IAT early exit applies (several steps whose output potentials accumulate).
+    """
+    name = None
+    static_input = True
+    resets_by_subtraction = True
+    one_window = False
+    early_exit = False
+
+    # -- parameters ------------------------------------------------------------------------
+
+    def check_layers(self, n_spiking):
+        """Raise :class:`IRError` unless per-layer parameters fit ``n_spiking`` spiking layers."""
+
+    def as_dict(self):
+        """``{"kind": name, parameter: value, ...}``: what a saved network and a report hold."""
+        return {"kind": self.name, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, params, where):
+        """The coding of saved ``params`` (without ``kind``); ``where`` names the file."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise IRError(f"{where}: {cls.name} coding has no parameter {unknown[0]!r}; "
+                          f"it has {', '.join(sorted(known))}")
+        return cls(**params)
+
+    @property
+    def timesteps_reported(self):
+        """The ``timesteps`` a report states: the steps of one inference."""
+        return self.steps()
+
+    # -- golden rules (docs/semantics.md §2–§3) ------------------------------------------------
+
+    #: Steps by which layer ``k + 1`` runs behind layer ``k``: its step ``τ`` happens at the
+    #: network's step ``τ + k · layer_lag`` (0: every layer runs the same step).
+    layer_lag = 0
+
+    def steps(self):
+        """Steps each layer runs per image."""
+        raise NotImplementedError
+
+    def event_unit(self, layer, input_levels):
+        """The integer a full-scale (1.0) event into ``layer`` brings; the layer's threshold
+        is ``2^f`` times it (``docs/semantics.md`` §1)."""
+        raise NotImplementedError
+
+    def event_max(self, layer, input_levels):
+        """Largest ``|m · g|`` of one event into ``layer`` (the width bound)."""
+        return self.event_unit(layer, input_levels)
+
+    def initial_membrane(self, threshold, layer=0):
+        """A spiking neuron's membrane at the start of an image."""
+        return 0
+
+    def fire_threshold(self, threshold, layer=0):
+        """The membrane one spike takes away."""
+        return threshold
+
+    def step_gains(self):
+        """Step gains ``g(1..W)`` of one-window events (:attr:`one_window`), or ``None``."""
+        return None
+
+    def input_events(self, xq, input_levels):
+        """Events into the first layer per step, ``(steps + 1, N, n_inputs)`` (row ``τ``: its
+        step ``τ``), for codings without :attr:`static_input`."""
+        raise NotImplementedError
+
+    def integrate(self, v, drive, bias, layer=0, step=1):
+        """A layer's membrane after step ``step``'s input ``drive`` and its ``bias``."""
+        return v + drive + bias
+
+    def fire_state(self, shape, layer):
+        """A spiking layer's fire state at the start of an image (``None``: stateless)."""
+        return None
+
+    def fire(self, v, threshold, layer=0, step=1, state=None):
+        """Golden fire rule of spiking layer ``layer`` at ``step``: ``(m, v_after, state)``."""
+        raise NotImplementedError
+
+    def fire_once(self, v, threshold):
+        """One-window fire rule (:attr:`one_window`): ``(m, k)``, ``k`` the spike's step
+        (0: none)."""
+        raise NotImplementedError
+
+    def max_pool(self, layer, n):
+        """The max-pooling state of ``layer`` for ``n`` images; ``.step(m)`` gives a step's
+        pooled events (LIPooling, ``docs/semantics.md`` §2b)."""
+        from .pooling import LIPool
+        return LIPool(layer, n)
+
+    def max_pool_count_bits(self, m_bits):
+        """Predicted width of a max-pooled neuron's cumulative count (the LIPooling RAMs of
+        :mod:`snnhw.resources`): ``m_bits`` plus the bits of a count of ``0..steps``."""
+        return m_bits + max(1, math.ceil(math.log2(self.steps() + 1)))
+
+    def membrane_bound(self, drive, bias, threshold, layer, spiking):
+        """Static bound on ``|V|`` of a layer (:func:`snnhw.fixed.membrane_bound`): the
+        inputs of every step, plus a threshold while the layer fires."""
+        if not spiking:
+            slack = 0
+        elif self.resets_by_subtraction:
+            slack = max(threshold, self.fire_threshold(threshold, layer))
+        else:
+            slack = abs(self.initial_membrane(threshold, layer))
+        return fixed.membrane_bound(drive, bias, self.steps(), slack)
+
+    def transfer(self, a, layer):
+        """``Q(a)``: a spiking layer's output over an inference for a normalised activation
+        (AdaFire's threshold refinement)."""
+        raise IRError(f"threshold refinement: no transfer for coding {self.name!r}")
+
+    def check_pool(self, pool_kind, name):
+        """Raise :class:`IRError` if pooling ``pool_kind`` of layer ``name`` is not supported."""
+
+    # -- hardware (docs/semantics.md §4) -----------------------------------------------------
+
+    def fire_unit(self, layer, index):
+        """The fire unit of spiking layer ``layer`` (the ``index``-th)."""
+        raise IRError(f"coding {self.name!r} has no hardware fire unit")
+
+    def input_unit(self, qnet):
+        """The unit that turns one input code into the first layer's event."""
+        from ..hw.fire import PassThroughUnit
+        return PassThroughUnit(_input_shape(qnet))
+
+    def fire_cost(self, acc_bits, layer):
+        """Predicted ``{"lut", "carry"}`` of one fire unit (:mod:`snnhw.resources`)."""
+        raise NotImplementedError
+
+    def encoder_cost(self, input_bits):
+        """Predicted ``{"lut", "carry", "ff"}`` of the input encoder."""
+        return {"lut": 20, "carry": 0, "ff": input_bits + 21}
+
+
+def _input_shape(qnet):
+    from amaranth.hdl import signed, unsigned
+    return signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
