@@ -3,7 +3,7 @@
 import hashlib
 import json
 import pathlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 

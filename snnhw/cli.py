@@ -9,6 +9,7 @@ import numpy as np
 
 from .data import DATASETS
 from .ir import IRError
+from .codings import CHOICES
 from .passes.choose import CODING_CHOICES
 
 DEFAULT_MODEL = "digits_mlp"
@@ -216,7 +217,7 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
                                refine=refine_thresholds, **opts)
         qnet = convert_net(net, x_tr, cfg, **opts)
         qnet = qnet.replace(calibration={**qnet.calibration, "dataset": dataset})
-        if iat or (iat is None and coding == "adafire"):
+        if iat or (iat is None and CHOICES[coding].early_exit):
             qnet, _ = calibrate_early_exit(qnet, x_tr)
     except IRError as e:
         _fail(str(e))

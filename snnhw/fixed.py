@@ -142,7 +142,7 @@ def membrane_bound(drive, bias, steps, threshold):
     return int(threshold) + int(steps) * int(per_step.max(initial=0))
 
 
-# -- single-spike phase coding (methods.md §5) -----------------------------------------
+# -- single-spike phase coding (docs/semantics.md §3) ----------------------------------
 
 #: Target width of the step-gain table of a fractional base (sets its fraction bits ``q``).
 PHASE_GAIN_BITS = 12

@@ -366,7 +366,7 @@ def check_input_batch(x, input_shape, name):
 
 @dataclass(frozen=True)
 class EarlyExit:
-    """IAT early exit (methods.md §4), integer rule: after step ``t`` the inference stops when
+    """IAT early exit (``docs/semantics.md`` §2c), integer rule: after step ``t`` the inference stops when
     ``top1 − top2 ≥ margins[t−1]`` over the accumulated output potentials (ties give 0).
 
     Parameters

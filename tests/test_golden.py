@@ -1,4 +1,4 @@
-"""The golden model against an independent, slow, event-by-event reference of methods.md §2."""
+"""The golden model against an independent, slow, event-by-event reference of docs/semantics.md §2."""
 
 import numpy as np
 from hypothesis import given, settings, strategies as st

@@ -180,6 +180,19 @@ class Coding:
         """Predicted ``{"lut", "carry", "ff"}`` of the input encoder."""
         return {"lut": 20, "carry": 0, "ff": input_bits + 21}
 
+    # -- report section (snnhw.report) -------------------------------------------------------
+
+    def report_tables(self, ctx):
+        """The golden-model tables the report adds for this coding
+        (:class:`snnhw.report_tables.ReportContext`): a dict of report fields, with
+        ``accuracy_vs_timesteps``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def report_markdown(r):
+        """Markdown lines of :meth:`report_tables`' fields of report ``r``."""
+        return []
+
 
 def _input_shape(qnet):
     from amaranth.hdl import signed, unsigned

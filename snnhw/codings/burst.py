@@ -20,7 +20,11 @@ from ..errors import IRError
 from .base import Coding, check_int
 from .rate import _count_transfer
 
-__all__ = ["BurstCoding"]
+__all__ = ["BurstCoding", "SIDE_BY_SIDE_SWEEP"]
+
+#: Timesteps of the report's burst / AdaFire / SSC / IAT side-by-side table (each point runs
+#: the searches).
+SIDE_BY_SIDE_SWEEP = (1, 2, 4, 8)
 
 
 def _per_layer(value, what, check):
@@ -181,3 +185,136 @@ class BurstCoding(Coding):
         """``Γ`` subtractors and their one-hot select."""
         g = self.burst(layer)
         return {"lut": g * acc_bits + 4 * g, "carry": g * (acc_bits + 1)}
+
+    # -- report section
+
+    def report_tables(self, ctx):
+        """Rate and burst accuracy vs ``T``, and :func:`_side_by_side`."""
+        from ..report_tables import rate_sweep
+
+        rate_rows = rate_sweep(ctx, extra=(self.timesteps,))
+        gamma = _given(ctx.options["max_burst"], BurstCoding.max_burst)
+        burst_rows = rate_sweep(ctx, extra=(self.timesteps,), make=lambda t: BurstCoding(t, gamma))
+        ctx.progress.step("golden model: burst / AdaFire / SSC / IAT side by side")
+        return {"accuracy_vs_timesteps": burst_rows, "rate_accuracy_vs_timesteps": rate_rows,
+                **_side_by_side(ctx, gamma, rate_rows)}
+
+    @staticmethod
+    def report_markdown(r):
+        return _markdown(r)
+
+
+def _side_by_side(ctx, gamma, rate_rows):
+    """Rate, burst, AdaFire, AdaFire + SSC and + IAT side by side, and the headline comparison
+    of the built design's ``T`` (the report section of burst coding and AdaFire)."""
+    from ..passes import calibrate_early_exit, convert, search_adafire
+    from ..report_tables import exit_rows, golden_row
+
+    net, x_tr, y_tr, x_te, y_te, cfg, opts = (ctx.net, ctx.x_tr, ctx.y_tr, ctx.x_te, ctx.y_te,
+                                              ctx.coding, ctx.quant)
+    refine, ssc = ctx.options["refine"], ctx.options["ssc"]
+    search = ctx.search if ctx.choice == "adafire" else None
+    t_built = cfg.timesteps
+    rate_by_t = {row["timesteps"]: row for row in rate_rows}
+    # the built design's own search result stands for its row (the same search, not run twice)
+    searched = {("adafire_ssc" if ssc else "adafire", t_built): cfg} if search is not None else {}
+    side = []
+    for t in sorted(set(SIDE_BY_SIDE_SWEEP) | {t_built}):
+        row = {"timesteps": t}
+        if t in rate_by_t:
+            row["rate"] = {k: rate_by_t[t][k] for k in ("accuracy_snn", "spikes_per_image",
+                                                         "synaptic_ops_per_image")}
+        row["burst"] = golden_row(convert(net, x_tr, BurstCoding(t, gamma), **opts), x_te, y_te)
+        for name, rhos in (("adafire", (1,)), ("adafire_ssc", None)):
+            c = searched.get((name, t))
+            if c is None:
+                c, _ = search_adafire(net, x_tr, y_tr, t, baseline_burst=gamma, rhos=rhos, refine=refine,
+                                      **opts)
+            q = convert(net, x_tr, c, **opts)
+            row[name] = dict(golden_row(q, x_te, y_te), max_burst=list(c.max_burst),
+                             compression=list(c.compression))
+            if name == "adafire_ssc" and t > 1:
+                qe, info = calibrate_early_exit(q, x_tr)
+                rows = exit_rows(qe, info, x_te, y_te)
+                row["adafire_ssc_iat"] = dict(rows["integer_rule"],
+                                              float_rule_accuracy=rows["float_entropy_rule"]["accuracy_snn"],
+                                              float_rule_mean_exit_step=rows["float_entropy_rule"]["mean_exit_step"])
+        side.append(row)
+
+    built = next(row for row in side if row["timesteps"] == t_built)
+    burst, ada = built["burst"], built["adafire_ssc"]
+    # the other setting of the per-channel threshold refinement, for comparison
+    c, _ = search_adafire(net, x_tr, y_tr, t_built, baseline_burst=gamma, refine=not refine, **opts)
+    other = dict(golden_row(convert(net, x_tr, c, **opts), x_te, y_te), max_burst=list(c.max_burst),
+                 compression=list(c.compression), refine_thresholds=not refine)
+    reach = [row for row in rate_rows if row["accuracy_snn"] >= burst["accuracy_snn"]]
+    out = {
+        "accuracy_vs_timesteps_side_by_side": side,
+        "burst_comparison": {
+            "timesteps": t_built, "baseline_max_burst": gamma,
+            "burst": burst, "adafire_ssc": ada, "refine_thresholds": refine,
+            ("adafire_ssc_refined" if not refine else "adafire_ssc_unrefined"): other,
+            "synaptic_ops_cut": round(1 - ada["synaptic_ops_per_image"] / burst["synaptic_ops_per_image"], 4),
+            "spike_ops_cut": round(1 - ada["spike_ops_per_image"] / max(burst["spike_ops_per_image"], 1e-9), 4),
+            "accuracy_cost": round(burst["accuracy_snn"] - ada["accuracy_snn"], 4),
+            "rate_timesteps_for_burst_accuracy": (min(r["timesteps"] for r in reach) if reach else None),
+            "rate_over_burst_timesteps": (round(min(r["timesteps"] for r in reach) / t_built, 3)
+                                          if reach else None),
+        },
+    }
+    if search is not None:
+        out["adafire"] = {"max_burst": list(cfg.max_burst) if isinstance(cfg.max_burst, tuple) else cfg.max_burst,
+                          "compression": (list(cfg.compression) if isinstance(cfg.compression, tuple)
+                                          else cfg.compression),
+                          "search": search}
+    if ctx.exit_info is not None:
+        out["early_exit"] = dict(ctx.exit_info, **exit_rows(ctx.qnet, ctx.exit_info, x_te, y_te))
+    return out
+
+
+def _markdown(r):
+    """The markdown of :func:`_side_by_side` and the burst accuracy table."""
+    c = r["burst_comparison"]
+    lines = ["", f"## Burst (Γ = {c['baseline_max_burst']}) vs AdaFire + SSC at T = {c['timesteps']} "
+             "(golden model, test set)", "",
+             "| | accuracy | spikes/image | synaptic ops/image | spike-driven ops/image |", "|---|---|---|---|---|"]
+    for name in ("burst", "adafire_ssc", "adafire_ssc_refined", "adafire_ssc_unrefined"):
+        if name not in c:
+            continue
+        row = c[name]
+        lines.append(f"| {name} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
+                     f"{row['synaptic_ops_per_image']} | {row['spike_ops_per_image']} |")
+    lines += ["", f"AdaFire + SSC: synaptic ops cut {c['synaptic_ops_cut']}, spike-driven ops cut "
+              f"{c['spike_ops_cut']}, accuracy cost {c['accuracy_cost']}. Rate coding needs "
+              f"T = {c['rate_timesteps_for_burst_accuracy']} for burst's accuracy "
+              f"({c['rate_over_burst_timesteps']}× the timesteps)."]
+    if "adafire" in r:
+        lines += ["", f"AdaFire + SSC choice: Γ_l = {r['adafire']['max_burst']}, ρ_l = {r['adafire']['compression']}."]
+    if "early_exit" in r:
+        e = r["early_exit"]
+        lines += ["", "## IAT early exit (test set)", "",
+                  "| rule | accuracy | mean exit step |", "|---|---|---|",
+                  f"| no exit | {e['no_exit']['accuracy_snn']} | {e['no_exit']['mean_exit_step']} |",
+                  f"| integer margin (built) | {e['integer_rule']['accuracy_snn']} | {e['integer_rule']['mean_exit_step']} |",
+                  f"| float entropy (reference) | {e['float_entropy_rule']['accuracy_snn']} | "
+                  f"{e['float_entropy_rule']['mean_exit_step']} |", "",
+                  f"Margins per step: {e['margins']}; steps cut {e['steps_cut']}, accuracy cost {e['accuracy_cost']}."]
+    lines += ["", "## Accuracy vs timesteps: rate, burst, AdaFire, + SSC, + IAT (golden model, test set)", "",
+              "| T | rate | burst | burst ops | AdaFire | AdaFire ops | +SSC | +SSC ops | Γ_l / ρ_l | +IAT | "
+              "+IAT mean steps | float-rule IAT | float-rule steps |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in r["accuracy_vs_timesteps_side_by_side"]:
+        rate = row.get("rate", {}).get("accuracy_snn", "")
+        b, a, s = row["burst"], row["adafire"], row["adafire_ssc"]
+        i = row.get("adafire_ssc_iat", {})
+        lines.append(f"| {row['timesteps']} | {rate} | {b['accuracy_snn']} | {b['synaptic_ops_per_image']} | "
+                     f"{a['accuracy_snn']} | {a['synaptic_ops_per_image']} | {s['accuracy_snn']} | "
+                     f"{s['synaptic_ops_per_image']} | {s['max_burst']} / {s['compression']} | "
+                     f"{i.get('accuracy_snn', '')} | {i.get('mean_exit_step', '')} | "
+                     f"{i.get('float_rule_accuracy', '')} | {i.get('float_rule_mean_exit_step', '')} |")
+    lines += ["", "## Burst coding: accuracy vs timesteps", "",
+              "| T | accuracy | events/image | synaptic ops/image |", "|---|---|---|---|"]
+    for row in r["accuracy_vs_timesteps"]:
+        lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
+                     f"{row['synaptic_ops_per_image']} |")
+    return lines

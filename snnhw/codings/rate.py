@@ -67,6 +67,13 @@ class RateCoding(Coding):
         """One subtractor."""
         return {"lut": acc_bits + 2, "carry": acc_bits + 1}
 
+    # -- report section
+
+    def report_tables(self, ctx):
+        """Accuracy vs ``T`` (the built ``T`` included)."""
+        from ..report_tables import rate_sweep
+        return {"accuracy_vs_timesteps": rate_sweep(ctx, extra=(self.timesteps,))}
+
 
 def _count_transfer(a, levels, rho):
     """``Q(a)`` of a spike count: ``levels`` units in ``[0, ρ]``, rounded to the nearest."""

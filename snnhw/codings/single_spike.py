@@ -156,3 +156,84 @@ class SingleSpikeCoding(Coding):
     def encoder_cost(self, input_bits):
         w = self.window * (2 if self.negative_spikes else 1)
         return {"lut": 2 * w + 20, "carry": w * (input_bits + 1), "ff": 30}
+
+    # -- report section
+
+    def report_tables(self, ctx):
+        """Rate accuracy vs ``T`` and :func:`_phase_tables`."""
+        from ..report_tables import rate_sweep
+        return {"accuracy_vs_timesteps": None, **_phase_tables(ctx, rate_sweep(ctx))}
+
+    @staticmethod
+    def report_markdown(r):
+        sel = r["coding_search"]["selected"]
+        lines = ["", f"Selected: base {sel['base']}, window {sel['window']} ({sel['by']}).", "",
+                 "## Accuracy vs (base, window) (golden model)", "",
+                 "| base | window | threshold shift | calibration acc | test acc | spikes/image | "
+                 "synaptic ops/image |", "|---|---|---|---|---|---|---|"]
+        for p in r["accuracy_vs_base_window"]:
+            lines.append(f"| {p['base']} | {p['window']} | {p['threshold_shift']} | "
+                         f"{p['accuracy_calibration']} | {p['accuracy_test']} | {p['spikes_per_image']} | "
+                         f"{p['synaptic_ops_per_image']} |")
+        return lines + ["", "Threshold shift: " + ", ".join(f"{k} = {v}" for k, v in
+                                                            r["threshold_shift_effect"].items()),
+                        "", "Rate baseline (snnhw rate coding, fewest T reaching this accuracy): "
+                        + ", ".join(f"{k} = {v}" for k, v in r["rate_baseline"].items())]
+
+
+def _phase_tables(ctx, rate_rows):
+    """(base, window) table with threshold shift on and off, and the rate baseline (the
+    report section of single-spike coding)."""
+    from .. import golden
+    from ..passes import convert, search_phase_coding
+    from ..report_tables import accuracy
+
+    net, x_tr, y_tr, x_te, y_te, cfg, opts = (ctx.net, ctx.x_tr, ctx.y_tr, ctx.x_te, ctx.y_te,
+                                              ctx.coding, ctx.quant)
+    search = ctx.search
+    tables = {}
+    for shift in (True, False):
+        _, pts = search_phase_coding(net, x_tr, y_tr, threshold_shift=shift,
+                                     negative_spikes=cfg.negative_spikes, x_eval=x_te, y_eval=y_te,
+                                     **opts)
+        tables[shift] = pts
+    on = {(p["base"], p["window"]): p for p in tables[True]}
+    off = {(p["base"], p["window"]): p for p in tables[False]}
+    chosen = (cfg.base, cfg.window)
+    q = convert(net, x_tr, cfg, **opts)
+    r = golden.run(q, x_te)
+    acc = accuracy(r.predicted, y_te)
+    ops = float(r.synaptic_ops.mean())
+    # rate baseline at equal accuracy: the fewest timesteps reaching it (else the best rate point)
+    reach = [row for row in rate_rows if row["accuracy_snn"] >= acc]
+    base_row = min(reach, key=lambda row: row["timesteps"]) if reach else max(
+        rate_rows, key=lambda row: row["accuracy_snn"])
+    return {
+        "coding_search": {"selected": {"base": cfg.base, "window": cfg.window,
+                                       "by": "calibration accuracy, then agreement with and "
+                                             "output error vs the quantised ANN"}
+                          if search else {"base": cfg.base, "window": cfg.window, "by": "user"}},
+        "accuracy_vs_base_window": tables[True] + tables[False],
+        "threshold_shift_effect": {
+            "best_test_accuracy_with_shift": max(p["accuracy_test"] for p in tables[True]),
+            "best_test_accuracy_without_shift": max(p["accuracy_test"] for p in tables[False]),
+            "mean_test_accuracy_with_shift": round(float(np.mean([p["accuracy_test"] for p in tables[True]])), 4),
+            "mean_test_accuracy_without_shift": round(float(np.mean([p["accuracy_test"] for p in tables[False]])), 4),
+            "points_better_with_shift": sum(on[k]["accuracy_test"] > off[k]["accuracy_test"] for k in on if k in off),
+            "points_better_without_shift": sum(on[k]["accuracy_test"] < off[k]["accuracy_test"] for k in on if k in off),
+            "calibration_points_better_with_shift": sum(
+                on[k]["accuracy_calibration"] > off[k]["accuracy_calibration"] for k in on if k in off),
+            "calibration_points_better_without_shift": sum(
+                on[k]["accuracy_calibration"] < off[k]["accuracy_calibration"] for k in on if k in off),
+            "mean_calibration_accuracy_with_shift": round(float(np.mean([p["accuracy_calibration"] for p in tables[True]])), 4),
+            "mean_calibration_accuracy_without_shift": round(float(np.mean([p["accuracy_calibration"] for p in tables[False]])), 4),
+            "test_images": int(len(y_te)),
+            "at_selected_with_shift": on.get(chosen, {}).get("accuracy_test"),
+            "at_selected_without_shift": off.get(chosen, {}).get("accuracy_test"),
+        },
+        "rate_baseline": dict(base_row, equal_accuracy=bool(reach),
+                              ops_ratio_rate_over_single_spike=round(base_row["synaptic_ops_per_image"] / ops, 3),
+                              ops_ratio_rate_input_every_step_over_single_spike=round(
+                                  base_row["synaptic_ops_input_every_step"] / ops, 3)),
+        "rate_accuracy_vs_timesteps": rate_rows,
+    }

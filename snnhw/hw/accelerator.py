@@ -141,7 +141,7 @@ class SNNAccelerator(wiring.Component):
                 initial_membrane=coding.initial_membrane(layer.threshold, k) if layer.spiking else 0,
                 wait_decision=iat and static,
                 exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None,
-                single_spike=coding.one_window, max_events=max_events[k]))
+                one_window=coding.one_window, max_events=max_events[k]))
             m_in = engines[-1].scanner.m_shape
         return engines
 

@@ -1,4 +1,4 @@
-"""IAT early exit (methods.md §4): the integer confidence test of the output layer."""
+"""IAT early exit (``docs/semantics.md`` §2c): the integer confidence test of the output layer."""
 
 from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import wiring

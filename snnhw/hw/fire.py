@@ -4,7 +4,7 @@ Each mirrors the golden ``fire`` rule of one coding of :mod:`snnhw.codings`, who
 ``fire_unit`` builds it.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

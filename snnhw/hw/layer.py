@@ -55,7 +55,7 @@ class LayerEngine(wiring.Component):
         (``static_input``) run step after step only on the output layer's decisions (IAT).
     exit_margins : sequence of int, optional
         (``output``) the early-exit margins of each step (IAT): decide after each scan.
-    single_spike : bool
+    one_window : bool
         The coding sends single spikes (pooling by step).
     max_events : int
         The most events one image can bring (:func:`snnhw.passes.widths.stream_event_bounds`):
@@ -78,7 +78,7 @@ class LayerEngine(wiring.Component):
 
     def __init__(self, layer, fire_unit, plan, steps, m_in_shape, static_input=False, output=False,
                  gains=None, initial_membrane=0, wait_decision=False, exit_margins=None,
-                 single_spike=False, max_events=(1 << 32) - 1):
+                 one_window=False, max_events=(1 << 32) - 1):
         if not isinstance(plan, LayerPlan):
             from ..resources import default_placement
             plan = LayerPlan(int(plan), **default_placement(layer, int(plan)))
@@ -100,7 +100,7 @@ class LayerEngine(wiring.Component):
                                        self.current_shape if static_input else self.acc_shape,
                                        gains=gains, multipliers=plan.multipliers)
         self.scanner = NeuronScanner(layer, self.lanes, fire_unit, self.current_shape,
-                                     single_spike=single_spike, steps=steps)
+                                     one_window=one_window, steps=steps)
         step_bits = self.synapse.step_bits
         self.in_layout = event_layout(layer.in_shape, m_in_shape, step_bits)
         members = {}

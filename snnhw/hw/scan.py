@@ -13,11 +13,11 @@ from .stream import MemPort, event_layout
 __all__ = ["ScanOrder", "NeuronScanner", "event_m_shape"]
 
 
-def event_m_shape(layer, fire_m_shape, single_spike):
+def event_m_shape(layer, fire_m_shape, one_window):
     """Shape of the multiplier of the events ``layer`` sends: its fire unit's, or a window's
     summed spikes under average pooling (rate and burst codings)."""
     m_shape = Shape.cast(fire_m_shape)
-    if layer.pool is not None and layer.pool[0] == "avg" and not single_spike:
+    if layer.pool is not None and layer.pool[0] == "avg" and not one_window:
         m_max = (1 << m_shape.width) - 1                     # rate and burst spikes are unsigned
         return unsigned(fixed.unsigned_width(layer.pool_area * m_max))
     return m_shape
@@ -139,7 +139,7 @@ class NeuronScanner(wiring.Component):
     fire_unit : :class:`~snnhw.hw.fire.FireUnit`
     current_shape : signed shape or None
         Shape of the constant-current RAM, for a layer driven by analogue input.
-    single_spike : bool
+    one_window : bool
         The coding sends single spikes (pooling by step, not by count).
     steps : int
         Steps per image (bounds the LIPooling counts).
@@ -157,7 +157,7 @@ class NeuronScanner(wiring.Component):
     out : Out(event stream)              events and the tokens
     out_room : In(1)                     the consumer can take ``EMIT_LATENCY`` more events
     """
-    def __init__(self, layer, lanes, fire_unit, current_shape=None, single_spike=False, steps=1):
+    def __init__(self, layer, lanes, fire_unit, current_shape=None, one_window=False, steps=1):
         self.layer, self.lanes = layer, lanes
         self.order = ScanOrder(layer, lanes)
         self.k = self.order.k
@@ -165,17 +165,17 @@ class NeuronScanner(wiring.Component):
         self.bias_rom = BiasROM(layer.bias)
         self.current_shape = current_shape
         self.pool = None if layer.pool is None else layer.pool[0]
-        self.single_spike = single_spike
+        self.one_window = one_window
         #: Whether scanned membranes are written back (not under single-spike coding: one
         #: scan per image, and the membranes are cleared before the next).
-        self.writes_back = not single_spike
+        self.writes_back = not one_window
         #: Cycles from reading a neuron's word to writing its new membrane back: with more
         #: lanes than this, a write-back meets the read of the same word for a later lane.
         self.write_distance = 3 + fire_unit.latency
         self.window_steps = (1 << fire_unit.step_bits) - 1 if fire_unit.step_bits else 0
         acc = signed(fire_unit.acc_bits)
-        self.m_shape = m_shape = event_m_shape(layer, fire_unit.m_shape, single_spike)
-        self.lipool = self.pool == "max" and not single_spike
+        self.m_shape = m_shape = event_m_shape(layer, fire_unit.m_shape, one_window)
+        self.lipool = self.pool == "max" and not one_window
         if self.lipool:                  # the cumulative count of rate / burst spikes (unsigned)
             m_max = (1 << Shape.cast(fire_unit.m_shape).width) - 1
             self.count_shape = unsigned(fixed.unsigned_width(steps * m_max))
@@ -279,7 +279,7 @@ class NeuronScanner(wiring.Component):
         emit = Signal()                     # an event leaves with this neuron
         ev_m = Signal(self.m_shape)
         ev_step = Signal(max(1, fire.step_bits))
-        if self.pool is None or (self.pool == "avg" and self.single_spike):
+        if self.pool is None or (self.pool == "avg" and self.one_window):
             m.d.comb += [emit.eq(s3_fire), ev_m.eq(s3_m), ev_step.eq(s3_step)]
         elif self.pool == "avg":            # the window's spikes, summed
             acc = Signal(self.m_shape)
@@ -287,7 +287,7 @@ class NeuronScanner(wiring.Component):
             with m.If(s3_valid):
                 m.d.sync += acc.eq(ev_m)
             m.d.comb += emit.eq(s3["last"] & (ev_m != 0))
-        elif self.single_spike:             # max: the window's earliest spike
+        elif self.one_window:             # max: the window's earliest spike
             none = self.window_steps + 1
             best = Signal(range(none + 1))
             cand = Mux(s3_fire, s3_step, none)

@@ -1,4 +1,4 @@
-"""AdaFire + SSC (methods.md §4): per-layer burst budget ``φ_l`` and threshold multiplier ``ρ_l``.
+"""AdaFire + SSC (``docs/semantics.md`` §2b): per-layer burst budget ``φ_l`` and threshold multiplier ``ρ_l``.
 
 The search is a sensitivity-guided descent on calibration data. It starts from the finest
 configuration (every spiking layer at the largest ``Γ``, ``ρ = 1``) and repeatedly applies the

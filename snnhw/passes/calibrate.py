@@ -1,4 +1,4 @@
-"""Calibration: per-layer activation scales ``λ_l`` from data (methods.md §0.2)."""
+"""Calibration: per-layer activation scales ``λ_l`` from data (``docs/semantics.md`` §1.2)."""
 
 from dataclasses import dataclass
 

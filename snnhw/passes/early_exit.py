@@ -1,4 +1,4 @@
-"""IAT, input-aware adaptive timesteps (methods.md §4): calibrate when an image may stop early.
+"""IAT, input-aware adaptive timesteps (``docs/semantics.md`` §2c): calibrate when an image may stop early.
 
 Two rules are calibrated the same way on calibration data, from the output potentials of
 every step of the full-length run (:func:`snnhw.golden.run` with ``record_steps``):

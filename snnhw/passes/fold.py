@@ -1,4 +1,4 @@
-"""BatchNorm folding (methods.md §0.1): a pure function on the float network."""
+"""BatchNorm folding (``docs/semantics.md`` §1.1b): a pure function on the float network."""
 
 from ..ir import BatchNorm, Conv2d, Dense, Network
 

@@ -1,4 +1,4 @@
-"""Normalisation: scale weights so every layer's threshold is 1.0 (methods.md §0.3)."""
+"""Normalisation: scale weights so every layer's threshold is 1.0 (``docs/semantics.md`` §1.3)."""
 
 from ..ir import WEIGHT_LAYERS, BatchNorm, IRError, Network
 

@@ -1,4 +1,4 @@
-"""Quantisation: integer weights, biases and thresholds (methods.md §0.4)."""
+"""Quantisation: integer weights, biases and thresholds (``docs/semantics.md`` §1.4)."""
 
 import numpy as np
 
