@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import fixed
-from .codings import CODINGS, BurstCoding, Coding, RateCoding, SingleSpikeCoding, check_early_exit
+from .codings import (CODINGS, BurstCoding, RateCoding, SingleSpikeCoding, check_coding,
+                      check_early_exit)
 from .errors import IRError
 
 __all__ = ["IRError", "Dense", "Conv2d", "BatchNorm", "Pool2d", "Network", "RateCoding", "BurstCoding", "SingleSpikeCoding", "EarlyExit",
@@ -588,9 +589,7 @@ class QuantNetwork:
             shape = layer.pooled_shape
         if any(not l.spiking for l in self.layers[:-1]) or self.layers[-1].spiking:
             raise IRError("only the last layer may be (and must be) non-spiking")
-        if not isinstance(self.coding, Coding):
-            raise IRError(f"coding must be a coding config ({', '.join(c.__name__ for c in CODINGS.values())}), "
-                          f"got {self.coding!r}")
+        check_coding(self.coding)
         self.coding.check_layers(len(self.layers) - 1)
         if self.early_exit is not None:
             check_early_exit(self.coding)

@@ -16,7 +16,7 @@ from .rate import RateCoding
 from .single_spike import SingleSpikeCoding
 
 __all__ = ["Coding", "RateCoding", "BurstCoding", "SingleSpikeCoding", "CODINGS", "CHOICES",
-           "Choice", "check_early_exit", "check_int", "OPTION_DEFAULTS"]
+           "Choice", "check_coding", "check_early_exit", "check_int", "OPTION_DEFAULTS"]
 
 #: Coding name → config class.
 CODINGS = {c.name: c for c in (RateCoding, BurstCoding, SingleSpikeCoding)}
@@ -68,6 +68,13 @@ CHOICES = {c.name: c for c in (
     Choice("single_spike", SingleSpikeCoding, SingleSpikeCoding.choose,
            ("window", "base", "threshold_shift", "negative_spikes")),
 )}
+
+
+def check_coding(coding):
+    """Raise :class:`IRError` unless ``coding`` is a coding config."""
+    if not isinstance(coding, Coding):
+        raise IRError(f"coding must be a coding config "
+                      f"({', '.join(c.__name__ for c in CODINGS.values())}), got {coding!r}")
 
 
 def check_early_exit(coding):

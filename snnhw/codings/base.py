@@ -158,6 +158,11 @@ class Coding:
         (AdaFire's threshold refinement)."""
         raise IRError(f"threshold refinement: no transfer for coding {self.name!r}")
 
+    @property
+    def refines_thresholds(self):
+        """Whether the conversion refines per-channel thresholds (:meth:`transfer`)."""
+        return False
+
     def check_pool(self, pool_kind, name):
         """Raise :class:`IRError` if pooling ``pool_kind`` of layer ``name`` is not supported."""
 

@@ -110,6 +110,10 @@ class BurstCoding(Coding):
                               **quant)
 
     @property
+    def refines_thresholds(self):
+        return self.refine_thresholds
+
+    @property
     def per_layer(self):
         """Whether ``Γ`` or ``ρ`` differs per layer (an AdaFire/SSC configuration)."""
         return isinstance(self.max_burst, tuple) or isinstance(self.compression, tuple)

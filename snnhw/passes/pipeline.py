@@ -1,6 +1,7 @@
 """The explicit conversion pipeline."""
 
-from ..ir import Network, RateCoding
+from ..codings import RateCoding, check_coding
+from ..ir import Network
 from .calibrate import calibrate
 from .fold import fold_batchnorm
 from .refine import refine_thresholds
@@ -50,8 +51,9 @@ def convert(model, x_cal, coding=None, *, weight_bits=8, input_bits=8, percentil
 def quantised(norm, calib, coding, x_cal, weight_bits=8, input_bits=8):
     """The coding-dependent passes on a normalised network: ``refine_thresholds`` (if the
     coding asks for it) → ``quantise`` → ``bound_widths``."""
+    check_coding(coding)
     alphas = None
-    if getattr(coding, "refine_thresholds", False):
+    if coding.refines_thresholds:
         norm, alphas = refine_thresholds(norm, x_cal, coding)
     qnet = quantise(norm, calib, coding, weight_bits=weight_bits, input_bits=input_bits)
     if alphas is not None:
