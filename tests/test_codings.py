@@ -85,6 +85,17 @@ def test_config_errors():
         BurstCoding(2, 4, 1, "yes")
 
 
+def test_numpy_parameters_become_python_values(tmp_path):
+    c = SingleSpikeCoding(np.int64(4), np.float64(2.0), np.bool_(True), np.bool_(False))
+    assert type(c.window) is int and type(c.base) is float and type(c.threshold_shift) is bool
+    assert json.dumps(BurstCoding(np.int64(2), np.int64(4), [np.int64(1)]).as_dict())
+    net, x = random_network(5)
+    q = convert(net, x, RateCoding(np.int64(3)))
+    assert QuantNetwork.load(q.save(tmp_path / "q.json")).coding == RateCoding(3)
+    with pytest.raises(IRError, match=r"^single-spike coding: base must be a number > 1, got inf$"):
+        SingleSpikeCoding(4, float("inf"))
+
+
 def test_convert_refuses_a_coding_name():
     net, x = random_network(5)
     with pytest.raises(IRError, match=r"^coding must be a coding config \(RateCoding, BurstCoding, "

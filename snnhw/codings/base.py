@@ -23,10 +23,11 @@ __all__ = ["Coding", "check_int"]
 
 
 def check_int(value, lo, hi, what):
-    """Raise :class:`IRError` unless ``value`` is an integer in ``lo..hi``."""
+    """``value`` as a Python int; raises :class:`IRError` unless it is an integer in ``lo..hi``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
             or not lo <= value <= hi:
         raise IRError(f"{what} must be an integer in {lo}..{hi}, got {value!r}")
+    return int(value)
 
 
 class Coding:

@@ -86,11 +86,12 @@ class BurstCoding(Coding):
     early_exit = True
 
     def __post_init__(self):
-        check_int(self.timesteps, 1, 4096, "burst coding: timesteps")
+        object.__setattr__(self, "timesteps", check_int(self.timesteps, 1, 4096, "burst coding: timesteps"))
         object.__setattr__(self, "max_burst", _per_layer(self.max_burst, "burst coding: max_burst", _check_burst))
         object.__setattr__(self, "compression", _per_layer(self.compression, "burst coding: compression", _check_rho))
         if not isinstance(self.refine_thresholds, (bool, np.bool_)):
             raise IRError(f"burst coding: refine_thresholds must be True or False, got {self.refine_thresholds!r}")
+        object.__setattr__(self, "refine_thresholds", bool(self.refine_thresholds))
 
     @classmethod
     def choose(cls, net, x_cal, y_cal, options, quant):

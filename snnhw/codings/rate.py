@@ -32,7 +32,7 @@ class RateCoding(Coding):
     early_exit = True
 
     def __post_init__(self):
-        check_int(self.timesteps, 1, 4096, "rate coding: timesteps")
+        object.__setattr__(self, "timesteps", check_int(self.timesteps, 1, 4096, "rate coding: timesteps"))
 
     @classmethod
     def choose(cls, net, x_cal, y_cal, options, quant):

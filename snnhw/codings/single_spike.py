@@ -48,14 +48,16 @@ class SingleSpikeCoding(Coding):
     one_window = True
 
     def __post_init__(self):
-        check_int(self.window, 1, 32, "single-spike coding: window")
-        if isinstance(self.base, bool) or not isinstance(self.base, (int, float)) or not self.base > 1:
+        object.__setattr__(self, "window", check_int(self.window, 1, 32, "single-spike coding: window"))
+        if isinstance(self.base, (bool, np.bool_)) or not isinstance(self.base, (int, float, np.integer, np.floating)) \
+                or not self.base > 1 or not np.isfinite(self.base):
             raise IRError(f"single-spike coding: base must be a number > 1, got {self.base!r}")
         object.__setattr__(self, "base", float(self.base))
         for what in ("threshold_shift", "negative_spikes"):
             if not isinstance(getattr(self, what), (bool, np.bool_)):
                 raise IRError(f"single-spike coding: {what} must be True or False, "
                               f"got {getattr(self, what)!r}")
+            object.__setattr__(self, what, bool(getattr(self, what)))
         try:
             fixed.phase_gains(self.base, self.window)
         except ValueError as e:
