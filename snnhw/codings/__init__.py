@@ -1,16 +1,18 @@
 """Spike codings: one :class:`~snnhw.codings.base.Coding` subclass per coding, each in its
-own module, owning its parameters, golden rules, width bounds, fire unit and search
-(``docs/semantics.md`` §0).
+own module, owning its parameters, golden rules, width bounds, fire unit, search and report
+section (``docs/semantics.md`` §0).
 
-:data:`CODINGS` maps the name a saved network stores to the class; :data:`CHOICES` maps
-each value of ``--coding`` to the class and the way its parameters are chosen (``adafire`` is
-burst coding whose per-layer parameters are searched).
+Every module of this package is imported here, and every coding class registers itself:
+adding a coding is adding a module. :data:`CODINGS` maps the name a saved network stores to
+the class; :data:`CHOICES` maps each value of ``--coding`` to the class and the way its
+parameters are chosen (``adafire`` is burst coding whose per-layer parameters are searched).
 """
 
-from dataclasses import dataclass
+import importlib
+import pkgutil
 
 from ..errors import IRError
-from .base import Coding, check_int
+from .base import OPTION_DEFAULTS, REGISTRY, Choice, Coding, check_int
 from .burst import BurstCoding
 from .rate import RateCoding
 from .single_spike import SingleSpikeCoding
@@ -18,56 +20,17 @@ from .single_spike import SingleSpikeCoding
 __all__ = ["Coding", "RateCoding", "BurstCoding", "SingleSpikeCoding", "CODINGS", "CHOICES",
            "Choice", "check_coding", "check_early_exit", "check_int", "OPTION_DEFAULTS"]
 
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+_CLASSES = sorted(REGISTRY, key=lambda c: c.order)
+
 #: Coding name → config class.
-CODINGS = {c.name: c for c in (RateCoding, BurstCoding, SingleSpikeCoding)}
+CODINGS = {c.name: c for c in _CLASSES}
 
-#: The coding options of ``choose_coding`` and their defaults ("unset").
-OPTION_DEFAULTS = {"timesteps": None, "window": None, "base": None, "threshold_shift": True,
-                   "negative_spikes": None, "max_burst": None, "ssc": True, "refine": False}
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One value of ``--coding``.
-
-    Attributes
-    ----------
-    name : str
-    coding : type
-        The :class:`Coding` subclass it builds.
-    choose : callable
-        ``choose(net, x_cal, y_cal, options, quant)`` → ``(coding, search)``.
-    options : tuple of str
-        The keys of :data:`OPTION_DEFAULTS` that apply.
-    early_exit : bool
-        Whether the IAT early exit is on by default.
-    """
-    name: str
-    coding: type
-    choose: object
-    options: tuple
-    early_exit: bool = False
-
-    def check_options(self, options):
-        """Raise :class:`IRError` for an option set (not its default) that does not apply."""
-        for key, value in options.items():
-            if key not in OPTION_DEFAULTS:
-                raise IRError(f"unknown coding option {key!r}")
-            if key not in self.options and value != OPTION_DEFAULTS[key]:
-                raise IRError(f"option {key.replace('_', '-')} = {value!r} does not apply to "
-                              f"coding {self.name!r} (it takes: "
-                              f"{', '.join(k.replace('_', '-') for k in self.options) or 'none'})")
-
-
-#: ``--coding`` value → :class:`Choice`.
-CHOICES = {c.name: c for c in (
-    Choice("rate", RateCoding, RateCoding.choose, ("timesteps",)),
-    Choice("burst", BurstCoding, BurstCoding.choose, ("timesteps", "max_burst")),
-    Choice("adafire", BurstCoding, BurstCoding.choose_adafire,
-           ("timesteps", "max_burst", "ssc", "refine"), early_exit=True),
-    Choice("single_spike", SingleSpikeCoding, SingleSpikeCoding.choose,
-           ("window", "base", "threshold_shift", "negative_spikes")),
-)}
+#: ``--coding`` value → :class:`~snnhw.codings.base.Choice`.
+CHOICES = {name: Choice(name, c, getattr(c, method), tuple(options), early_exit)
+           for c in _CLASSES for name, method, options, early_exit in c.choices}
 
 
 def check_coding(coding):

@@ -13,13 +13,21 @@ weight layer (0 = the first) and ``step`` the layer's step (1-based). The hardwa
 
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import fixed
 from ..errors import IRError
 
-__all__ = ["Coding", "check_int"]
+__all__ = ["Coding", "Choice", "check_int", "REGISTRY", "OPTION_DEFAULTS"]
+
+#: Every :class:`Coding` subclass that has a ``name``, as it is defined.
+REGISTRY = []
+
+#: The coding options of ``choose_coding`` and their defaults ("unset").
+OPTION_DEFAULTS = {"timesteps": None, "window": None, "base": None, "threshold_shift": True,
+                   "negative_spikes": None, "max_burst": None, "ssc": True, "refine": False}
 
 
 def check_int(value, lo, hi, what):
@@ -28,6 +36,39 @@ def check_int(value, lo, hi, what):
             or not lo <= value <= hi:
         raise IRError(f"{what} must be an integer in {lo}..{hi}, got {value!r}")
     return int(value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One value of ``--coding``.
+
+    Attributes
+    ----------
+    name : str
+    coding : type
+        The :class:`Coding` subclass it builds.
+    choose : callable
+        ``choose(net, x_cal, y_cal, options, quant)`` → ``(coding, search)``.
+    options : tuple of str
+        The keys of :data:`OPTION_DEFAULTS` that apply.
+    early_exit : bool
+        Whether the IAT early exit is on by default.
+    """
+    name: str
+    coding: type
+    choose: object
+    options: tuple
+    early_exit: bool = False
+
+    def check_options(self, options):
+        """Raise :class:`IRError` for an option set (not its default) that does not apply."""
+        for key, value in options.items():
+            if key not in OPTION_DEFAULTS:
+                raise IRError(f"unknown coding option {key!r}")
+            if key not in self.options and value != OPTION_DEFAULTS[key]:
+                raise IRError(f"option {key.replace('_', '-')} = {value!r} does not apply to "
+                              f"coding {self.name!r} (it takes: "
+                              f"{', '.join(k.replace('_', '-') for k in self.options) or 'none'})")
 
 
 class Coding:
@@ -50,10 +91,20 @@ class Coding:
         Whether the IAT early exit applies (several steps whose output potentials accumulate).
     """
     name = None
+    #: The ``--coding`` values it provides: ``(value, chooser classmethod name, options that
+    #: apply, IAT early exit on by default)`` each.
+    choices = ()
+    #: Its place in the ``--coding`` list.
+    order = 100
     static_input = True
     resets_by_subtraction = True
     one_window = False
     early_exit = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            REGISTRY.append(cls)
 
     # -- parameters ------------------------------------------------------------------------
 

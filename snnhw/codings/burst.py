@@ -82,6 +82,9 @@ class BurstCoding(Coding):
     refine_thresholds: bool = False
 
     name = "burst"
+    choices = (("burst", "choose", ("timesteps", "max_burst"), False),
+               ("adafire", "choose_adafire", ("timesteps", "max_burst", "ssc", "refine"), True))
+    order = 1
     static_input = True
     early_exit = True
 

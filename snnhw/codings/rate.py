@@ -28,6 +28,8 @@ class RateCoding(Coding):
     timesteps: int = 16
 
     name = "rate"
+    choices = (("rate", "choose", ("timesteps",), False),)
+    order = 0
     static_input = True
     early_exit = True
 

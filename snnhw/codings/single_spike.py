@@ -43,6 +43,8 @@ class SingleSpikeCoding(Coding):
     negative_spikes: bool = False
 
     name = "single_spike"
+    choices = (("single_spike", "choose", ("window", "base", "threshold_shift", "negative_spikes"), False),)
+    order = 2
     static_input = False
     resets_by_subtraction = False
     one_window = True
