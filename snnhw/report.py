@@ -117,21 +117,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     ann_macs = int(sum(l.macs for l in qnet.layers))
 
     tag = f"{name}-{coding}"
-    bdir = pathlib.Path(build_root) / tag
-    plan_spec = balance_lanes(qnet, x_tr) if lanes == "auto" else lanes
-    progress.step("fold the design for each board" if plan_spec is None else "plan the design")
     qnet = qnet.replace(calibration={**qnet.calibration, "dataset": dataset})
-    designs, of_board = report_hw.choose_designs(qnet, x_tr, plan_spec, boards)
-    n_rtl = len(x_te) if rtl_images is None else min(int(rtl_images), len(x_te))
-    measured = {}
-    for key, design in designs.items():
-        sub = bdir if len(designs) == 1 else bdir / key
-        progress.step(f"generate Verilog ({key}: lanes {list(design['plan'].lanes)})")
-        measured[key] = report_hw.measure_design(
-            qnet, design["plan"], x_te[:n_rtl], sub, simulator, stream_images,
-            report_hw.FAMILY.get(key, "ice40" if key == "manual" else "ecp5"), progress, harness)
-    primary = next(iter(designs))
-    main_design = {k: v for k, v in measured[primary].items() if not k.startswith("_")}
     report = {
         "model": name, "coding": coding, "dataset": dataset,
         "split": {"train": int(len(x_tr)), "test": int(len(x_te)),
@@ -148,25 +134,14 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "synaptic_ops_per_image": round(float(g.synaptic_ops.mean()), 2),
         "ann_macs_per_image": ann_macs,
         "synaptic_ops_vs_ann_macs": round(float(g.synaptic_ops.mean()) / ann_macs, 4),
-        "design_for": primary,
-        **main_design,
-        **tables,
-        "folding": {key: d["fold"].as_dict() for key, d in designs.items() if d["fold"] is not None},
-        "boards": {},
     }
-    for board in boards:
-        key = of_board[board]
-        sub = bdir if len(designs) == 1 else bdir / key
-        report["boards"][board] = report_hw.board_section(qnet, designs[key]["plan"], board, sub,
-                                                          measured[key], progress)
-    if curve and boards:
-        board = boards[0]
-        fold_result = designs[of_board[board]]["fold"]
-        if fold_result is not None:
-            progress.step(f"latency vs resources on {board}: the fold's path")
-            report["latency_vs_resources"] = {"board": board, "points": report_hw.latency_curve(
-                qnet, fold_result, x_te[:n_rtl], bdir / "curve", board, simulator, progress=progress,
-                harness=harness)}
+    if cfg.hardware:
+        hw = _hardware(qnet, x_tr, x_te, pathlib.Path(build_root) / tag, lanes=lanes, boards=boards,
+                       simulator=simulator, harness=harness, rtl_images=rtl_images,
+                       stream_images=stream_images, curve=curve, progress=progress)
+        report.update(hw.pop("design"), **tables, **hw)
+    else:
+        report.update(tables, hardware=None)
     report["environment"] = {"snnhw": __version__, "python": _platform.python_version(),
                              "machine": _platform.machine(), "seconds": round(time.time() - t_start, 1)}
     out = pathlib.Path(results_dir)
@@ -174,6 +149,42 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     (out / f"{tag}.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / f"{tag}.md").write_text(write_markdown(report))
     return report
+
+
+def _hardware(qnet, x_tr, x_te, bdir, *, lanes, boards, simulator, harness, rtl_images,
+              stream_images, curve, progress):
+    """Fold or plan the design for each board, measure it in RTL, synthesise it: the report's
+    hardware fields (``design``: the primary design's, merged into the top level)."""
+    plan_spec = balance_lanes(qnet, x_tr) if lanes == "auto" else lanes
+    progress.step("fold the design for each board" if plan_spec is None else "plan the design")
+    designs, of_board = report_hw.choose_designs(qnet, x_tr, plan_spec, boards)
+    n_rtl = len(x_te) if rtl_images is None else min(int(rtl_images), len(x_te))
+    measured = {}
+    for key, design in designs.items():
+        sub = bdir if len(designs) == 1 else bdir / key
+        progress.step(f"generate Verilog ({key}: lanes {list(design['plan'].lanes)})")
+        measured[key] = report_hw.measure_design(
+            qnet, design["plan"], x_te[:n_rtl], sub, simulator, stream_images,
+            report_hw.FAMILY.get(key, "ice40" if key == "manual" else "ecp5"), progress, harness)
+    primary = next(iter(designs))
+    out = {"design": {"design_for": primary,
+                      **{k: v for k, v in measured[primary].items() if not k.startswith("_")}},
+           "folding": {key: d["fold"].as_dict() for key, d in designs.items() if d["fold"] is not None},
+           "boards": {}}
+    for board in boards:
+        key = of_board[board]
+        sub = bdir if len(designs) == 1 else bdir / key
+        out["boards"][board] = report_hw.board_section(qnet, designs[key]["plan"], board, sub,
+                                                       measured[key], progress)
+    if curve and boards:
+        board = boards[0]
+        fold_result = designs[of_board[board]]["fold"]
+        if fold_result is not None:
+            progress.step(f"latency vs resources on {board}: the fold's path")
+            out["latency_vs_resources"] = {"board": board, "points": report_hw.latency_curve(
+                qnet, fold_result, x_te[:n_rtl], bdir / "curve", board, simulator, progress=progress,
+                harness=harness)}
+    return out
 
 
 def write_markdown(r):
@@ -197,7 +208,11 @@ def write_markdown(r):
     for row in rate_rows:
         lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
                      f"{row['synaptic_ops_per_image']} | {row['synaptic_ops_input_every_step']} |")
-    lines += _hardware_markdown(r)
+    if r.get("hardware", True) is None:
+        lines += ["", "## Hardware", "", f"None: the {r['coding']} coding has no hardware yet "
+                  "(golden model only)."]
+    else:
+        lines += _hardware_markdown(r)
     return "\n".join(lines) + "\n"
 
 

@@ -89,6 +89,8 @@ class Coding:
         written back.
     early_exit : bool
         Whether the IAT early exit applies (several steps whose output potentials accumulate).
+    hardware : bool
+        Whether :mod:`snnhw.hw` can build it (:meth:`fire_unit`); otherwise golden model only.
     """
     name = None
     #: The ``--coding`` values it provides: ``(value, chooser classmethod name, options that
@@ -100,6 +102,7 @@ class Coding:
     resets_by_subtraction = True
     one_window = False
     early_exit = False
+    hardware = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

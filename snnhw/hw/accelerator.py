@@ -84,6 +84,9 @@ class SNNAccelerator(wiring.Component):
     MAX_IN_FLIGHT = 4
 
     def __init__(self, qnet, lanes=1):
+        if not qnet.coding.hardware:
+            raise IRError(f"coding {qnet.coding.name!r} has no hardware yet: the golden model "
+                          f"only (snnhw convert, snnhw report)")
         if any(l.acc_bits == 0 for l in qnet.layers):
             raise IRError("network has no accumulator widths: run passes.bound_widths first")
         out = qnet.layers[-1]
