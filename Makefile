@@ -17,7 +17,8 @@ test: setup
 
 # Every report of results/: the demo, burst and AdaFire + SSC + IAT on the MLP, the three-layer MLP,
 # the 784-input MLP (weights in SPRAM), the CNN with every coding, and digits_mlp single-spike with
-# its latency-vs-resources curve. Each board gets the design folded for it.
+# its latency-vs-resources curve; CSS on the MLP and the CNN (golden model only: no hardware yet).
+# Each board gets the design folded for it.
 bench: setup
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding rate
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding single_spike --curve
@@ -29,6 +30,8 @@ bench: setup
 	. .venv/bin/activate && snnhw report --model digits_cnn --coding burst -T 2
 	. .venv/bin/activate && snnhw report --model digits_cnn --coding adafire -T 2
 	. .venv/bin/activate && snnhw report --model digits_cnn --coding single_spike --window 8
+	. .venv/bin/activate && snnhw report --model digits_mlp --coding css -T 4
+	. .venv/bin/activate && snnhw report --model digits_cnn --coding css -T 4
 
 clean:
 	rm -rf build sim_build .pytest_cache

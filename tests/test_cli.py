@@ -136,3 +136,28 @@ def test_synth_clock_option_errors(tmp_path):
             "16.125..270 MHz") in res.output
     assert "Traceback" not in res.output
     assert not list(tmp_path.glob("synth_*"))   # nothing was built
+
+
+def test_css_golden_only(tmp_path):
+    res = CliRunner().invoke(main, ["convert", "--coding", "css", "-T", "3", "-o", str(tmp_path / "q")])
+    assert res.exit_code == 0, res.output
+    assert "CssCoding(timesteps=3)" in res.output
+    res = CliRunner().invoke(main, ["build", str(tmp_path / "q")])
+    assert res.exit_code != 0
+    assert res.output.strip().endswith("coding 'css' has no hardware yet: the golden model only "
+                                       "(snnhw convert, snnhw report)")
+    res = CliRunner().invoke(main, ["report", "--coding", "css", "-T", "3", "--results",
+                                    str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert "hardware: none for coding 'css' yet (golden model only)" in res.output
+    r = json.loads((tmp_path / "r" / "digits_mlp-css.json").read_text())
+    assert r["hardware"] is None and r["timesteps"] == 3 and r["coding_config"] == {"kind": "css", "timesteps": 3}
+    assert [row["timesteps"] for row in r["accuracy_vs_timesteps"]] == [1, 2, 3, 4, 5, 6, 8]
+
+
+def test_option_of_another_coding_is_refused(tmp_path):
+    res = CliRunner().invoke(main, ["convert", "--coding", "rate", "--window", "8", "-o", str(tmp_path)])
+    assert res.exit_code != 0
+    assert "option window = 8 does not apply to coding 'rate' (it takes: timesteps)" in res.output
+    res = CliRunner().invoke(main, ["convert", "--coding", "burst", "--max-burst", "0", "-o", str(tmp_path)])
+    assert "burst coding: max_burst must be a power of two in 1..16, got 0" in res.output

@@ -7,17 +7,18 @@ import pytest
 
 from netgen import random_network
 from snnhw.codings import CHOICES, CODINGS, BurstCoding, Coding, RateCoding, SingleSpikeCoding
+from snnhw.codings.css import CssCoding
 from snnhw.errors import IRError
 from snnhw.ir import QuantNetwork
 from snnhw.passes import calibrate_early_exit, choose_coding, convert
 
 EXAMPLES = [RateCoding(5), BurstCoding(3, (2, 4), (1, 3), True), BurstCoding(2, 8),
-            SingleSpikeCoding(6, 1.5, False, True)]
+            SingleSpikeCoding(6, 1.5, False, True), CssCoding(5)]
 
 
 def test_registry():
-    assert list(CODINGS)[:3] == ["rate", "burst", "single_spike"]
-    assert list(CHOICES)[:4] == ["rate", "burst", "adafire", "single_spike"]
+    assert list(CODINGS) == ["rate", "burst", "single_spike", "css"]
+    assert list(CHOICES) == ["rate", "burst", "adafire", "single_spike", "css"]
     for name, cls in CODINGS.items():
         assert issubclass(cls, Coding) and cls.name == name
     for name, choice in CHOICES.items():
@@ -111,6 +112,17 @@ def test_early_exit_only_for_multi_step_codings():
     with pytest.raises(IRError, match=r"^early exit needs a multi-step coding \(rate or burst\), "
                                       r"not 'single_spike'$"):
         calibrate_early_exit(q, x)
+
+
+def test_a_coding_without_hardware_is_refused_by_the_generator(tmp_path):
+    from snnhw.hw.accelerator import SNNAccelerator
+
+    net, x = random_network(7)
+    q = convert(net, x, CssCoding(3))
+    assert QuantNetwork.load(q.save(tmp_path / "q.json")).coding == CssCoding(3)
+    with pytest.raises(IRError, match=r"^coding 'css' has no hardware yet: the golden model only "
+                                      r"\(snnhw convert, snnhw report\)$"):
+        SNNAccelerator(q)
 
 
 def test_transfer_is_the_coding_s():

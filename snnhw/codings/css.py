@@ -51,6 +51,9 @@ class CssCoding(Coding):
     timesteps: int = 4
 
     name = "css"
+    choices = (("css", "choose", ("timesteps",), False),)
+    order = 3
+    hardware = False
     static_input = False
     resets_by_subtraction = True
     one_window = False
@@ -58,7 +61,18 @@ class CssCoding(Coding):
     layer_lag = 1
 
     def __post_init__(self):
-        check_int(self.timesteps, 1, 16, "css coding: timesteps")
+        object.__setattr__(self, "timesteps", check_int(self.timesteps, 1, 16, "css coding: timesteps"))
+
+    @classmethod
+    def choose(cls, net, x_cal, y_cal, options, quant):
+        """``timesteps`` (default 4); nothing is searched."""
+        t = options["timesteps"]
+        return (cls() if t is None else cls(t)), []
+
+    @property
+    def timesteps_reported(self):
+        """``T``: the signed digits of a neuron (each layer runs ``T + 1`` steps)."""
+        return self.timesteps
 
     # -- golden rules
 
@@ -147,6 +161,94 @@ class CssCoding(Coding):
 
     def _check_step(self, step):
         check_int(step, 1, self.steps(), "css coding: step")
+
+    # -- report section
+
+    def report_tables(self, ctx):
+        """Accuracy, positive and negative spikes and synaptic operations vs ``T``, and the
+        cheapest rate, burst and single-spike designs reaching CSS's accuracy."""
+        from ..report_tables import rate_sweep
+        ctx.progress.step("golden model: CSS vs T, rate, burst and single-spike at equal accuracy")
+        rows = [_css_row(ctx, CssCoding(t)) for t in sorted(set(CSS_SWEEP) | {self.timesteps})]
+        built = next(r for r in rows if r["timesteps"] == self.timesteps)
+        return {"accuracy_vs_timesteps": rows, "rate_accuracy_vs_timesteps": rate_sweep(ctx),
+                "css": {"signed_spikes": {k: built[k] for k in ("positive_spikes_per_image",
+                                                                "negative_spikes_per_image")},
+                        "equal_accuracy": _equal_accuracy(ctx, built)}}
+
+    @staticmethod
+    def report_markdown(r):
+        lines = ["", "## CSS: accuracy vs T (golden model, test set)", "",
+                 "| T | accuracy | vs quantised ANN | +spikes/image | −spikes/image | "
+                 "synaptic ops/image |", "|---|---|---|---|---|---|"]
+        for row in r["accuracy_vs_timesteps"]:
+            lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['accuracy_vs_quant']} | "
+                         f"{row['positive_spikes_per_image']} | {row['negative_spikes_per_image']} | "
+                         f"{row['synaptic_ops_per_image']} |")
+        lines += ["", f"## At CSS's accuracy ({r['accuracy_snn']}, T = {r['timesteps']}): the "
+                  "cheapest design of each coding", "",
+                  "| coding | parameters | accuracy | spikes/image | synaptic ops/image | "
+                  "ops over CSS's |", "|---|---|---|---|---|---|"]
+        for name, row in r["css"]["equal_accuracy"].items():
+            lines.append(f"| {name} | {row['coding_config']} | {row['accuracy_snn']} | "
+                         f"{row['spikes_per_image']} | {row['synaptic_ops_per_image']} | "
+                         f"{row['ops_over_css']} |")
+        return lines
+
+
+#: ``T`` of the report's CSS table.
+CSS_SWEEP = (1, 2, 3, 4, 5, 6, 8)
+
+#: The designs of the other codings the report holds against CSS at equal accuracy.
+COMPARED = {"rate": [("RateCoding", (t,)) for t in (1, 2, 4, 8, 16, 32, 64)],
+            "burst": [("BurstCoding", (t, 4)) for t in (1, 2, 4, 8)],
+            "single_spike": [("SingleSpikeCoding", (w, b)) for w, b in
+                             ((4, 2.0), (6, 2.0), (8, 2.0), (8, 1.5), (12, 1.5), (16, 1.25))]}
+
+
+def _css_row(ctx, coding):
+    """Golden-model row of one ``T``: accuracy (and its gap to the quantised ANN), signed
+    spikes, synaptic operations."""
+    from .. import golden
+    from ..passes import convert
+    from ..report_tables import accuracy
+
+    q = convert(ctx.net, ctx.x_tr, coding, **ctx.quant)
+    r = golden.run(q, ctx.x_te, record_events=True)
+    spikes = np.concatenate([s[:, 3] for s in r.streams[1:]]) if len(r.streams) > 1 else np.zeros(0)
+    n = len(ctx.x_te)
+    acc = accuracy(r.predicted, ctx.y_te)
+    return {"timesteps": coding.timesteps, "accuracy_snn": acc,
+            "accuracy_vs_quant": round(acc - accuracy(golden.quant_ann_logits(q, ctx.x_te).argmax(1),
+                                                      ctx.y_te), 4),
+            "spikes_per_image": round(float(r.spikes.mean()), 2),
+            "positive_spikes_per_image": round(float(spikes[spikes > 0].sum()) / n, 2),
+            "negative_spikes_per_image": round(float(-spikes[spikes < 0].sum()) / n, 2),
+            "input_events_per_image": round(float(r.events[:, 0].mean()), 2),
+            "synaptic_ops_per_image": round(float(r.synaptic_ops.mean()), 2)}
+
+
+def _equal_accuracy(ctx, built):
+    """Per coding of :data:`COMPARED`, its design with the fewest synaptic operations that
+    reaches CSS's accuracy (else its most accurate one)."""
+    from .. import codings
+    from ..passes import convert
+    from ..report_tables import golden_row
+
+    out = {}
+    for name, designs in COMPARED.items():
+        rows = []
+        for cls, args in designs:
+            coding = getattr(codings, cls)(*args)
+            rows.append(dict(golden_row(convert(ctx.net, ctx.x_tr, coding, **ctx.quant), ctx.x_te,
+                                        ctx.y_te), coding_config=coding.as_dict()))
+        reach = [r for r in rows if r["accuracy_snn"] >= built["accuracy_snn"]]
+        best = min(reach, key=lambda r: r["synaptic_ops_per_image"]) if reach else \
+            max(rows, key=lambda r: r["accuracy_snn"])
+        out[name] = dict(best, equal_accuracy=bool(reach),
+                         ops_over_css=round(best["synaptic_ops_per_image"]
+                                            / max(built["synaptic_ops_per_image"], 1e-9), 3))
+    return out
 
 
 class CssMaxPool:
