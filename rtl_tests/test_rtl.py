@@ -119,6 +119,28 @@ def test_single_spike_negative_spikes_streamed(simulator, tmp_path):
     check(run, gold)
 
 
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_digits_css_streamed(simulator, digits, tmp_path):
+    """CSS on the bundled MLP: TSA neurons, signed events (repairs occur), the replaying input
+    encoder, layers one step apart; images streamed back to back."""
+    from snnhw.codings.css import CssCoding
+    from snnhw.data import load_dataset
+    from snnhw.models import load_torch_model
+    from snnhw.passes import convert
+
+    module, name, _ = load_torch_model("digits_mlp")
+    x_tr, _, x_te, _ = load_dataset("digits")
+    q = convert(module, x_tr, CssCoding(4), name=name)
+    b = build(q, tmp_path / "design", lanes=(4, 2))
+    x = x_te[:IMAGES[simulator]]
+    gold = write_vectors(q, x, tmp_path / "vectors.npz")
+    assert (golden_streams(q, x)[1][:, 3] < 0).any()            # negative spikes occur
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator,
+                       simulator, mode="stream")
+    check(run, gold)
+    np.testing.assert_array_equal(run.exit_step, gold.exit_step)
+
+
 def golden_streams(q, x):
     from snnhw import golden
     return golden.run(q, x, record_events=True).streams
@@ -205,10 +227,12 @@ CNN_IMAGES = {"icarus": 2, "verilator": 20}
 
 
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
-@pytest.mark.parametrize("coding", ["rate", "adafire_iat", "single_spike"])
+@pytest.mark.parametrize("coding", ["rate", "adafire_iat", "single_spike", "css"])
 def test_digits_cnn(simulator, coding, digits_cnn, tmp_path):
-    """The bundled CNN (BatchNorm folded, LIPooling or earliest-spike max pooling) with every
-    coding: rate; burst with AdaFire/SSC per-layer Γ, ρ and the IAT early exit; single-spike."""
+    """The bundled CNN (BatchNorm folded, LIPooling, earliest-spike or doubling max pooling)
+    with every coding: rate; burst with AdaFire/SSC per-layer Γ, ρ and the IAT early exit;
+    single-spike; CSS."""
+    from snnhw.codings.css import CssCoding
     from snnhw.ir import BurstCoding, RateCoding, SingleSpikeCoding
     from snnhw.passes import calibrate_early_exit, convert
 
@@ -217,6 +241,8 @@ def test_digits_cnn(simulator, coding, digits_cnn, tmp_path):
         q, lanes = convert(net, x_tr, RateCoding(4)), (8, 4, 1)
     elif coding == "single_spike":
         q, lanes = convert(net, x_tr, SingleSpikeCoding(8, 1.4)), (2, 2, 1)
+    elif coding == "css":
+        q, lanes = convert(net, x_tr, CssCoding(4)), (4, 2, 1)
     else:
         q, _ = calibrate_early_exit(convert(net, x_tr, BurstCoding(3, (8, 4), (5, 1))), x_tr)
         lanes = (4, 8, 2)

@@ -138,11 +138,9 @@ def predict_cycles(work, plan, timing=TIMING):
 def _image(work, i, words, emit, pipe, fire, init, timing):
     """Latency and per-engine busy cycles of image ``i`` (see :func:`predict_cycles`)."""
     layers = work.qnet.layers
-    n_in = work.qnet.n_inputs
     scans = int(work.scans[i])
-    # the input: code j accepted at cycle j, its event at the first synapse `encoder` later
-    arrive = [np.arange(n_in, dtype=np.int64) + timing.encoder]
-    token = [n_in + timing.encoder + 1]
+    lag = work.qnet.coding.layer_lag
+    arrive, token = _input_times(work.qnet, timing)
     busy = np.zeros(len(layers), dtype=np.int64)
     end = 0
     for k, layer in enumerate(layers):
@@ -151,18 +149,42 @@ def _image(work, i, words, emit, pipe, fire, init, timing):
         free, begin = 0, None
         next_arrive, next_token = [], []
         for t in range(steps):
+            # step t takes the events of the sender's step t + lag (with a lag, the last
+            # step starts on the sender's end-of-image token)
             src = work.events[k][t][i]
-            a = arrive[min(t, len(arrive) - 1)][src]
+            a = arrive[min(t + lag, len(arrive) - 1)][src]
             order = np.argsort(a, kind="stable")
             begin = int(a.min()) if begin is None and len(a) else begin
             done = _integrate(free, a[order], np.maximum(words[k][src][order], 1))
-            start = max(done + pipe[k], token[min(t, len(token) - 1)]) + timing.to_scan
+            start = max(done + pipe[k], token[min(t + lag, len(token) - 1)]) + timing.to_scan
             for _ in range(scans if static else 1):
                 next_arrive.append(start + emit[k] + timing.emit + fire[k])
                 next_token.append(start + layer.n_out + timing.token + fire[k])
                 end = start + layer.n_out + timing.scan_drain + fire[k]
                 start = end + 1
             free = end + 1
+        if lag:                                    # the end-of-image token
+            next_arrive.append(np.zeros(0, dtype=np.int64))
+            next_token.append(end + timing.token)
         busy[k] = end - (begin if begin is not None else 0) + init[k]
         arrive, token = next_arrive, next_token
     return end + timing.commit, busy
+
+
+def _input_times(qnet, timing):
+    """Per step of the input encoder, when each input's event reaches the first engine, and
+    when its end-of-step token does: code ``j`` accepted at cycle ``j``, its event ``encoder``
+    cycles later. An encoder that replays the image (:attr:`Coding.encoder_scans` > 0) loads
+    it in a silent step (no events) and then scans it once per step, one input per cycle."""
+    n_in = qnet.n_inputs
+    scans = qnet.coding.encoder_scans
+    if not scans:
+        return [np.arange(n_in, dtype=np.int64) + timing.encoder], [n_in + timing.encoder + 1]
+    arrive, token = [np.arange(n_in, dtype=np.int64) * 0 + n_in], [n_in]
+    for s in range(scans):
+        start = n_in + s * (n_in + timing.token)
+        arrive.append(np.arange(n_in, dtype=np.int64) + start + timing.encoder)
+        token.append(start + n_in + timing.encoder + 1)
+    arrive.append(np.zeros(0, dtype=np.int64))
+    token.append(token[-1] + 1)
+    return arrive, token

@@ -135,13 +135,10 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "ann_macs_per_image": ann_macs,
         "synaptic_ops_vs_ann_macs": round(float(g.synaptic_ops.mean()) / ann_macs, 4),
     }
-    if cfg.hardware:
-        hw = _hardware(qnet, x_tr, x_te, pathlib.Path(build_root) / tag, lanes=lanes, boards=boards,
-                       simulator=simulator, harness=harness, rtl_images=rtl_images,
-                       stream_images=stream_images, curve=curve, progress=progress)
-        report.update(hw.pop("design"), **tables, **hw)
-    else:
-        report.update(tables, hardware=None)
+    hw = _hardware(qnet, x_tr, x_te, pathlib.Path(build_root) / tag, lanes=lanes, boards=boards,
+                   simulator=simulator, harness=harness, rtl_images=rtl_images,
+                   stream_images=stream_images, curve=curve, progress=progress)
+    report.update(hw.pop("design"), **tables, **hw)
     report["environment"] = {"snnhw": __version__, "python": _platform.python_version(),
                              "machine": _platform.machine(), "seconds": round(time.time() - t_start, 1)}
     out = pathlib.Path(results_dir)
@@ -208,11 +205,7 @@ def write_markdown(r):
     for row in rate_rows:
         lines.append(f"| {row['timesteps']} | {row['accuracy_snn']} | {row['spikes_per_image']} | "
                      f"{row['synaptic_ops_per_image']} | {row['synaptic_ops_input_every_step']} |")
-    if r.get("hardware", True) is None:
-        lines += ["", "## Hardware", "", f"None: the {r['coding']} coding has no hardware yet "
-                  "(golden model only)."]
-    else:
-        lines += _hardware_markdown(r)
+    lines += _hardware_markdown(r)
     return "\n".join(lines) + "\n"
 
 

@@ -278,6 +278,9 @@ def layer_resources(qnet, k, lp, family="ice40", info=None, raw=False):
             family=family, rom=True)
     words = max(2, amap.acc_depth)
     _memory(res, "membranes", lp.lanes * layer.acc_bits, words, lp.membranes, layer.acc_bits, family)
+    fs = qnet.coding.fire_state_bits if layer.spiking else 0
+    if fs:
+        _memory(res, "fire state", lp.lanes * fs, words, lp.membranes, fs, family)
     if info["current_bits"]:
         _memory(res, "currents", lp.lanes * layer.current_bits, words, lp.membranes,
                 layer.current_bits, family)

@@ -6,6 +6,7 @@ from amaranth.sim import Simulator
 
 from snnhw import golden
 from snnhw.hw.accelerator import SNNAccelerator
+from snnhw.codings.css import CssCoding
 from snnhw.ir import BurstCoding, RateCoding, SingleSpikeCoding
 from netgen import margins_for, random_qnet
 
@@ -108,6 +109,9 @@ def test_accelerator_equals_golden(seed, sizes, steps, signed, lanes, streaming)
     (7, (7, 10, 5, 3), SingleSpikeCoding(6, 1.4), False, (2, 1, 1), False),
     (8, (5, 8, 3), SingleSpikeCoding(5, 2.0, negative_spikes=True), True, (2, 2), False),
     (9, (6, 8, 4), SingleSpikeCoding(8, 1.5, threshold_shift=False, negative_spikes=True), True, 1, True),
+    (12, (6, 9, 4), CssCoding(3), False, 1, False),
+    (13, (7, 10, 5, 3), CssCoding(4), True, (2, 1, 2), True),       # signed input, 3 layers
+    (14, (5, 12, 4), CssCoding(6), False, (5, 4), True),             # lanes > write distance
 ])
 def test_other_codings_equal_golden(seed, sizes, coding, signed, lanes, streaming):
     q, x = random_qnet(seed, sizes, signed_input=signed, coding=coding)
@@ -120,6 +124,8 @@ def test_other_codings_equal_golden(seed, sizes, coding, signed, lanes, streamin
         assert (golden.run_codes(q, codes, record_events=True).streams[1][:, 3] > 1).any()
     if signed and getattr(coding, "negative_spikes", False):
         assert (golden.run_codes(q, codes, record_events=True).streams[0][:, 3] < 0).any()
+    if coding.name == "css":                   # repairs (−1 spikes) do occur
+        assert (golden.run_codes(q, codes, record_events=True).streams[1][:, 3] < 0).any()
 
 
 @pytest.mark.parametrize("seed,sizes,coding,signed,lanes,streaming", [
@@ -153,6 +159,9 @@ def test_early_exit_equals_golden(seed, sizes, coding, signed, lanes, streaming)
     (33, (1, 6, 6), ((3, 3, 1, 1, ("max", 2)), (4, 3, 1, 1, ("avg", 1))), SingleSpikeCoding(6, 1.5),
      (1, 2, 1), True),
     (34, (2, 5, 6), ((4, 3, 1, 1, ("avg", 2)),), SingleSpikeCoding(5, 2.0), (4, 1), False),
+    # CSS: doubling LIPooling (max), summed signed spikes (avg)
+    (35, (1, 6, 6), ((3, 3, 1, 1, ("max", 2)), (4, 3, 1, 1, ("avg", 1))), CssCoding(4), (2, 2, 1), True),
+    (36, (2, 5, 6), ((4, 3, 1, 1, ("avg", 2)), (3, 3, 1, 1, ("max", 1))), CssCoding(3), (1, 3, 1), False),
 ])
 def test_cnn_equals_golden(seed, shape, convs, coding, lanes, streaming):
     """Convolutions (borders, stride, 1×1), pooling of every kind, mixed lanes: == golden."""

@@ -138,21 +138,14 @@ def test_synth_clock_option_errors(tmp_path):
     assert not list(tmp_path.glob("synth_*"))   # nothing was built
 
 
-def test_css_golden_only(tmp_path):
+def test_css_convert_and_build(tmp_path):
     res = CliRunner().invoke(main, ["convert", "--coding", "css", "-T", "3", "-o", str(tmp_path / "q")])
     assert res.exit_code == 0, res.output
     assert "CssCoding(timesteps=3)" in res.output
-    res = CliRunner().invoke(main, ["build", str(tmp_path / "q")])
-    assert res.exit_code != 0
-    assert res.output.strip().endswith("coding 'css' has no hardware yet: the golden model only "
-                                       "(snnhw convert, snnhw report)")
-    res = CliRunner().invoke(main, ["report", "--coding", "css", "-T", "3", "--results",
-                                    str(tmp_path / "r")])
+    res = CliRunner().invoke(main, ["build", str(tmp_path / "q"), "--lanes", "2,1"])
     assert res.exit_code == 0, res.output
-    assert "hardware: none for coding 'css' yet (golden model only)" in res.output
-    r = json.loads((tmp_path / "r" / "digits_mlp-css.json").read_text())
-    assert r["hardware"] is None and r["timesteps"] == 3 and r["coding_config"] == {"kind": "css", "timesteps": 3}
-    assert [row["timesteps"] for row in r["accuracy_vs_timesteps"]] == [1, 2, 3, 4, 5, 6, 8]
+    manifest = json.loads(next((tmp_path / "q").rglob("manifest.json")).read_text())
+    assert manifest["coding"] == {"kind": "css", "timesteps": 3} and manifest["steps"] == 4
 
 
 def test_option_of_another_coding_is_refused(tmp_path):

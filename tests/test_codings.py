@@ -114,17 +114,6 @@ def test_early_exit_only_for_multi_step_codings():
         calibrate_early_exit(q, x)
 
 
-def test_a_coding_without_hardware_is_refused_by_the_generator(tmp_path):
-    from snnhw.hw.accelerator import SNNAccelerator
-
-    net, x = random_network(7)
-    q = convert(net, x, CssCoding(3))
-    assert QuantNetwork.load(q.save(tmp_path / "q.json")).coding == CssCoding(3)
-    with pytest.raises(IRError, match=r"^coding 'css' has no hardware yet: the golden model only "
-                                      r"\(snnhw convert, snnhw report\)$"):
-        SNNAccelerator(q)
-
-
 def test_transfer_is_the_coding_s():
     a = np.linspace(0, 1.2, 7)
     np.testing.assert_array_equal(RateCoding(4).transfer(a, 0), [0, 0.25, 0.5, 0.5, 0.75, 1, 1])

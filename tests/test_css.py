@@ -40,7 +40,7 @@ def test_constants():
     assert c.initial_membrane(7, 1) == 0
     assert c.as_dict() == {"kind": "css", "timesteps": 5}
     assert CssCoding.from_dict({"timesteps": 5}, "net.json") == c
-    assert c.max_pool_count_bits(1) == 6
+    assert c.max_pool_count_bits(2) == 8          # the scanner's count width for signed(2) events
 
 
 def test_step_validated():

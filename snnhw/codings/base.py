@@ -89,8 +89,6 @@ class Coding:
         written back.
     early_exit : bool
         Whether the IAT early exit applies (several steps whose output potentials accumulate).
-    hardware : bool
-        Whether :mod:`snnhw.hw` can build it (:meth:`fire_unit`); otherwise golden model only.
     """
     name = None
     #: The ``--coding`` values it provides: ``(value, chooser classmethod name, options that
@@ -102,7 +100,6 @@ class Coding:
     resets_by_subtraction = True
     one_window = False
     early_exit = False
-    hardware = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -231,6 +228,25 @@ class Coding:
         """The unit that turns one input code into the first layer's event."""
         from ..hw.fire import PassThroughUnit
         return PassThroughUnit(_input_shape(qnet))
+
+    def output_unit(self, layer):
+        """The unit of the (non-spiking) output layer: it keeps its membrane."""
+        from ..hw.fire import AccumulateUnit
+        return AccumulateUnit(layer.acc_bits)
+
+    def input_encoder(self, qnet):
+        """The block that turns the streamed input codes into the first layer's events."""
+        from ..hw.encoder import InputEncoder
+        return InputEncoder(qnet.input_shape, _input_shape(qnet), self.input_unit(qnet))
+
+    #: The scanner adds the bias at the image's first step only (not at every step).
+    bias_once = False
+    #: Max pooling of doubling counts (``C ← 2C + m``).
+    pool_doubles = False
+    #: Bits of a neuron's fire state (kept beside its membrane).
+    fire_state_bits = 0
+    #: Times the input encoder scans an image after loading it (0: it streams it once).
+    encoder_scans = 0
 
     def fire_cost(self, acc_bits, layer):
         """Predicted ``{"lut", "carry"}`` of one fire unit (:mod:`snnhw.resources`)."""

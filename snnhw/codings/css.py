@@ -53,8 +53,10 @@ class CssCoding(Coding):
     name = "css"
     choices = (("css", "choose", ("timesteps",), False),)
     order = 3
-    hardware = False
     static_input = False
+    bias_once = True
+    pool_doubles = True
+    fire_state_bits = 1
     resets_by_subtraction = True
     one_window = False
     early_exit = False
@@ -134,8 +136,10 @@ class CssCoding(Coding):
         return CssMaxPool(layer, n)
 
     def max_pool_count_bits(self, m_bits):
-        """``|C| ≤ 2^T − 1``: ``T + 1`` signed bits, whatever ``m_bits``."""
-        return fixed.signed_width((1 << self.timesteps) - 1)
+        """Width of the scanner's doubling counts for events of ``m_bits`` signed bits:
+        ``|C| < 2^S · 2^(m_bits − 1)`` (ternary spikes keep ``|C| ≤ 2^T − 1``,
+        :class:`CssMaxPool`)."""
+        return fixed.signed_width(((1 << self.steps()) - 1) << (m_bits - 1))
 
     def membrane_bound(self, drive, bias, threshold, layer=0, spiking=True):
         """Static bound on ``|V|`` (``docs/semantics.md`` §3c): the largest per-neuron ``B(S)``
@@ -161,6 +165,40 @@ class CssCoding(Coding):
 
     def _check_step(self, step):
         check_int(step, 1, self.steps(), "css coding: step")
+
+    # -- hardware (docs/semantics.md §4)
+
+    @property
+    def encoder_scans(self):
+        """The encoder loads an image (its silent step), then scans it ``T`` times."""
+        return self.timesteps
+
+    def fire_unit(self, layer, index):
+        from ..hw.fire import TSAFireUnit
+        return TSAFireUnit(layer.acc_bits, layer.threshold, relu=True)
+
+    def output_unit(self, layer):
+        from ..hw.fire import DoublingAccumulateUnit
+        return DoublingAccumulateUnit(layer.acc_bits)
+
+    def input_unit(self, qnet):
+        from ..hw.fire import TSAFireUnit
+        return TSAFireUnit(_encoder_bits(qnet.input_levels), qnet.input_levels, relu=False)
+
+    def input_encoder(self, qnet):
+        from amaranth.hdl import signed, unsigned
+        from ..hw.encoder import TSAEncoder
+        in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
+        return TSAEncoder(qnet.input_shape, in_shape, qnet.input_levels, self.timesteps)
+
+    def fire_cost(self, acc_bits, layer):
+        """Two comparators, the reset subtractor and the doubling multiplexer."""
+        return {"lut": 3 * acc_bits + 8, "carry": 3 * (acc_bits + 1)}
+
+    def encoder_cost(self, input_bits):
+        """A TSA unit on the stored input membranes, the index counters and the RAM's port."""
+        bits = input_bits + 3
+        return {"lut": 3 * bits + 40, "carry": 3 * (bits + 1), "ff": 2 * bits + 40}
 
     # -- report section
 
@@ -204,6 +242,11 @@ COMPARED = {"rate": [("RateCoding", (t,)) for t in (1, 2, 4, 8, 16, 32, 64)],
             "burst": [("BurstCoding", (t, 4)) for t in (1, 2, 4, 8)],
             "single_spike": [("SingleSpikeCoding", (w, b)) for w, b in
                              ((4, 2.0), (6, 2.0), (8, 2.0), (8, 1.5), (12, 1.5), (16, 1.25))]}
+
+
+def _encoder_bits(levels):
+    """Width of an input encoder's membrane: ``|V| ≤ 2L`` before it doubles."""
+    return fixed.signed_width(4 * int(levels))
 
 
 def _css_row(ctx, coding):

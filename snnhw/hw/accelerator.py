@@ -9,7 +9,6 @@ from ..ir import IRError
 from ..passes.widths import stream_event_bounds
 from ..plan import DesignPlan
 from ..resources import result_placement
-from .encoder import InputEncoder
 from .fire import fire_unit_for, input_unit_for
 from .layer import LayerEngine
 from .result import ResultBuffer
@@ -84,9 +83,6 @@ class SNNAccelerator(wiring.Component):
     MAX_IN_FLIGHT = 4
 
     def __init__(self, qnet, lanes=1):
-        if not qnet.coding.hardware:
-            raise IRError(f"coding {qnet.coding.name!r} has no hardware yet: the golden model "
-                          f"only (snnhw convert, snnhw report)")
         if any(l.acc_bits == 0 for l in qnet.layers):
             raise IRError("network has no accumulator widths: run passes.bound_widths first")
         out = qnet.layers[-1]
@@ -105,7 +101,7 @@ class SNNAccelerator(wiring.Component):
         self.in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
         self.readout = readout_map(qnet)
         self.readout_depth = len(self.readout)
-        self.encoder = InputEncoder(qnet.input_shape, self.in_shape, input_unit_for(qnet))
+        self.encoder = qnet.coding.input_encoder(qnet)
         self.engines = self._engines()
         self.result = ResultBuffer(qnet.n_outputs, out.acc_bits, self.engines[-1].steps_done.shape(),
                                    result_placement(qnet.n_outputs, out.acc_bits))
@@ -144,7 +140,8 @@ class SNNAccelerator(wiring.Component):
                 initial_membrane=coding.initial_membrane(layer.threshold, k) if layer.spiking else 0,
                 wait_decision=iat and static,
                 exit_margins=qnet.early_exit.margins if iat and k == n - 1 else None,
-                one_window=coding.one_window, max_events=max_events[k]))
+                one_window=coding.one_window, lag=coding.layer_lag, bias_once=coding.bias_once,
+                pool_doubles=coding.pool_doubles, max_events=max_events[k]))
             m_in = engines[-1].scanner.m_shape
         return engines
 
@@ -155,8 +152,9 @@ class SNNAccelerator(wiring.Component):
         out = {}
         for k, (e, lp) in enumerate(zip(self.engines, self.plan.layers)):
             out[f"layer{k}.rom"] = lp.weights
-            for ram in ("v", "c", "cnt", "sent"):
-                if ram == "v" or (ram == "c" and e.static_input) or (ram != "c" and e.scanner.lipool):
+            for ram in ("v", "c", "cnt", "sent", "fs"):
+                if ram == "v" or (ram == "c" and e.static_input) or (ram == "fs" and e.scanner.state_shape is not None) \
+                        or (ram in ("cnt", "sent") and e.scanner.lipool):
                     out[f"layer{k}.{ram}"] = lp.membranes
         return out
 

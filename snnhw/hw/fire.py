@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 from .. import fixed
 
 __all__ = ["FireUnit", "RateFireUnit", "BurstFireUnit", "SingleSpikeFireUnit", "PassThroughUnit", "AccumulateUnit",
-           "fire_unit_for", "input_unit_for"]
+           "TSAFireUnit", "DoublingAccumulateUnit", "fire_unit_for", "input_unit_for"]
 
 
 class FireUnit(wiring.Component):
@@ -25,11 +25,21 @@ class FireUnit(wiring.Component):
     step : Out(step_bits)           its spike step (only when ``step_bits`` > 0)
     v_next : Out(signed(acc_bits))  membrane after the reset
 
-    A unit of :attr:`latency` ``L`` gives ``fire``, ``m``, ``step`` and ``v_next`` of the ``v`` it
-    was given ``L`` cycles before (the scanner delays the neuron's place to match).
+    first : In(1)                   (:attr:`step_flags`) the scan is the image's first step
+    last : In(1)                    (:attr:`step_flags`) the scan is the image's last step
+    state : In(state_shape)         (:attr:`state_shape`) the neuron's fire state
+    state_next : Out(state_shape)   its new fire state
+
+    A unit of :attr:`latency` ``L`` gives ``fire``, ``m``, ``step``, ``v_next`` and ``state_next``
+    of the ``v`` it was given ``L`` cycles before (the scanner delays the neuron's place to match).
     """
     #: Cycles from ``v`` to the outputs.
     latency = 0
+    #: Whether the unit takes the scan's ``first`` and ``last`` step flags.
+    step_flags = False
+    #: Shape of a neuron's fire state (kept by the scanner in a RAM beside the membranes,
+    #: cleared every image), or ``None``.
+    state_shape = None
 
     def __init__(self, acc_bits, m_shape, step_bits=0):
         self.acc_bits, self.m_shape, self.step_bits = acc_bits, m_shape, step_bits
@@ -41,6 +51,10 @@ class FireUnit(wiring.Component):
         }
         if step_bits:
             members["step"] = Out(step_bits)
+        if self.step_flags:
+            members.update(first=In(1), last=In(1))
+        if self.state_shape is not None:
+            members.update(state=In(self.state_shape), state_next=Out(self.state_shape))
         super().__init__(members)
 
 
@@ -149,12 +163,67 @@ class AccumulateUnit(FireUnit):
         return m
 
 
+class TSAFireUnit(FireUnit):
+    """CSS Ternary Self-Amplifying neuron (``docs/semantics.md`` §3c), combinational.
+
+    Silent at the image's first step; else ``s = +1`` if ``2v ≥ θ``, ``s = −1`` if ``2v ≤ −θ``
+    and (``state`` or not ``relu``), else 0; ``after = v − s·θ``. The synapse pipeline adds the
+    next step's input to the stored membrane, so ``v_next`` is the doubled ``2·after`` (the
+    next step's ``2·V``), except at the last step (``after``, the potential ``V(S)``);
+    ``state_next = state | (s = +1)`` (has sent a ``+1`` in this image).
+
+    Parameters
+    ----------
+    acc_bits : int
+        Membrane width; the static bound (``CssCoding.membrane_bound``) makes ``2·after`` fit.
+    threshold : int
+        ``θ``.
+    relu : bool
+        The positive-first rule (hidden layers); ``False`` for the input encoder.
+    """
+    step_flags = True
+    state_shape = unsigned(1)
+
+    def __init__(self, acc_bits, threshold, relu=True):
+        self.threshold, self.relu = int(threshold), bool(relu)
+        super().__init__(acc_bits, signed(2))
+
+    def elaborate(self, platform):
+        m = Module()
+        theta, half = self.threshold, -(-self.threshold // 2)
+        pos, neg = Signal(), Signal()
+        after = Signal(signed(self.acc_bits))
+        # integer v: 2v ≥ θ ⇔ v ≥ ⌈θ/2⌉ and 2v ≤ −θ ⇔ v ≤ −⌈θ/2⌉ (one constant comparison each)
+        may_neg = self.state if self.relu else 1
+        m.d.comb += [pos.eq(~self.first & (self.v >= half)),
+                     neg.eq(~self.first & (self.v <= -half) & may_neg),
+                     after.eq(Mux(pos, self.v - theta, Mux(neg, self.v + theta, self.v))),
+                     self.v_next.eq(Mux(self.last, after, after << 1)),
+                     self.fire.eq(pos | neg), self.m.eq(Cat(pos | neg, neg)),
+                     self.state_next.eq(self.state | pos)]
+        return m
+
+
+class DoublingAccumulateUnit(FireUnit):
+    """CSS output layer (``docs/semantics.md`` §3c): never fires; ``v_next = 2·v`` (the next
+    step's doubling), ``v`` at the last step (the potential ``V(S)``)."""
+    step_flags = True
+
+    def __init__(self, acc_bits):
+        super().__init__(acc_bits, unsigned(1))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.v_next.eq(Mux(self.last, self.v, self.v << 1))
+        return m
+
+
 def fire_unit_for(layer, coding, index=0):
     """The fire unit of ``layer`` (a :class:`~snnhw.ir.QuantLayer`, the ``index``-th) under
-    ``coding``: its :meth:`~snnhw.codings.base.Coding.fire_unit`, or the output layer's
-    :class:`AccumulateUnit`."""
+    ``coding``: its :meth:`~snnhw.codings.base.Coding.fire_unit`, or for the output layer its
+    :meth:`~snnhw.codings.base.Coding.output_unit`."""
     if not layer.spiking:
-        return AccumulateUnit(layer.acc_bits)
+        return coding.output_unit(layer)
     return coding.fire_unit(layer, index)
 
 

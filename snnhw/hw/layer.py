@@ -57,6 +57,12 @@ class LayerEngine(wiring.Component):
         (``output``) the early-exit margins of each step (IAT): decide after each scan.
     one_window : bool
         The coding sends single spikes (pooling by step).
+    lag : int
+        ``layer_lag`` of the coding (0 or 1). With 1 the engine runs one step behind the layer
+        before it: the image's first scan sends no end-of-step token, and the end-of-image
+        token starts the last scan (``steps`` scans in all, the last without new events).
+    bias_once, pool_doubles : bool
+        See :class:`~snnhw.hw.scan.NeuronScanner`.
     max_events : int
         The most events one image can bring (:func:`snnhw.passes.widths.stream_event_bounds`):
         the width of the event counter.
@@ -78,7 +84,8 @@ class LayerEngine(wiring.Component):
 
     def __init__(self, layer, fire_unit, plan, steps, m_in_shape, static_input=False, output=False,
                  gains=None, initial_membrane=0, wait_decision=False, exit_margins=None,
-                 one_window=False, max_events=(1 << 32) - 1):
+                 one_window=False, lag=0, bias_once=False, pool_doubles=False,
+                 max_events=(1 << 32) - 1):
         if not isinstance(plan, LayerPlan):
             from ..resources import default_placement
             plan = LayerPlan(int(plan), **default_placement(layer, int(plan)))
@@ -99,8 +106,12 @@ class LayerEngine(wiring.Component):
         self.synapse = SynapsePipeline(self.amap, layer.weight_bits, m_in_shape,
                                        self.current_shape if static_input else self.acc_shape,
                                        gains=gains, multipliers=plan.multipliers)
+        if lag not in (0, 1) or (lag and static_input):
+            raise ValueError(f"layer {layer.name!r}: lag must be 0 or 1 (1 only without static input)")
+        self.lag = lag
         self.scanner = NeuronScanner(layer, self.lanes, fire_unit, self.current_shape,
-                                     one_window=one_window, steps=steps)
+                                     one_window=one_window, steps=steps, bias_once=bias_once,
+                                     pool_doubles=pool_doubles, silent_first=bool(lag))
         step_bits = self.synapse.step_bits
         self.in_layout = event_layout(layer.in_shape, m_in_shape, step_bits)
         members = {}
@@ -164,6 +175,12 @@ class LayerEngine(wiring.Component):
                             collisions_matter=v_collide)
         m.d.comb += scan.v.rdata.eq(v_rdata)
         scan_port = {"raddr": scan.v.raddr, "waddr": scan.v.waddr, "wdata": scan.v.wdata, "we": scan.v.we}
+        if scan.state_shape is not None:       # the fire state, beside the membranes
+            port = scan.fs
+            rdata = self._ram(m, "fs", scan.state_shape, 0,
+                              {"raddr": port.raddr, "waddr": port.waddr, "wdata": port.wdata,
+                               "we": port.we}, init_phase, init_word, collisions_matter=v_collide)
+            m.d.comb += port.rdata.eq(rdata)
         if scan.lipool:                # LIPooling's counts (per neuron) and sent totals (per window)
             for name, lanes, depth, collide in (
                     ("cnt", self.lanes, k, self.lanes > scan.write_distance + 1),
@@ -266,11 +283,18 @@ class LayerEngine(wiring.Component):
                 goto((initialising, 0), (integrating, 1))
                 m.d.sync += [init_word.eq(0), events.eq(0)]
                 restart_steps()
+        if scan.step_flags:
+            m.d.comb += [scan.first.eq(step_zero), scan.last.eq(step_last)]
+        if self.lag:
+            closing = Signal()                         # the last scan, then FINISH
         with m.If(integrating & take_token):          # INTEGRATE, the token
             goto((integrating, 0))
             with m.If(head.final):
-                m.d.comb += scan.finish.eq(1)            # pass the end of the image on
-                goto((s_finish, 1))
+                if self.lag:
+                    goto((closing, 1), (s_start, 1))     # one step behind: the last scan
+                else:
+                    m.d.comb += scan.finish.eq(1)        # pass the end of the image on
+                    goto((s_finish, 1))
             with m.Elif(step_zero if self.output else 0):
                 goto((s_wait, 1))
             with m.Else():
@@ -287,7 +311,12 @@ class LayerEngine(wiring.Component):
         m.d.comb += scan.start.eq(s_start)
         with m.If(s_start):
             goto((s_start, 0), (s_scan, 1))
-        with m.If(s_scan & ~scan.busy):                # SCAN done (busy from after the start)
+        if self.lag:
+            with m.If(s_scan & ~scan.busy & closing):   # the last scan done: FINISH
+                m.d.comb += scan.finish.eq(1)
+                goto((s_scan, 0), (closing, 0), (s_finish, 1))
+                next_step()
+        with (m.Elif if self.lag else m.If)(s_scan & ~scan.busy):   # SCAN done (busy from after the start)
             goto((s_scan, 0))
             next_step()
             if monitor is not None:

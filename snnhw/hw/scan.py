@@ -15,10 +15,12 @@ __all__ = ["ScanOrder", "NeuronScanner", "event_m_shape"]
 
 def event_m_shape(layer, fire_m_shape, one_window):
     """Shape of the multiplier of the events ``layer`` sends: its fire unit's, or a window's
-    summed spikes under average pooling (rate and burst codings)."""
+    summed spikes under average pooling (codings with several steps)."""
     m_shape = Shape.cast(fire_m_shape)
     if layer.pool is not None and layer.pool[0] == "avg" and not one_window:
-        m_max = (1 << m_shape.width) - 1                     # rate and burst spikes are unsigned
+        if m_shape.signed:                                   # signed spikes: |m| ≤ 2^(w−1)
+            return signed(fixed.signed_width(layer.pool_area << (m_shape.width - 1)))
+        m_max = (1 << m_shape.width) - 1
         return unsigned(fixed.unsigned_width(layer.pool_area * m_max))
     return m_shape
 
@@ -143,6 +145,14 @@ class NeuronScanner(wiring.Component):
         The coding sends single spikes (pooling by step, not by count).
     steps : int
         Steps per image (bounds the LIPooling counts).
+    bias_once : bool
+        Add the bias at the image's first step only (the CSS coding), not at every step.
+    pool_doubles : bool
+        LIPooling of doubling counts: ``C ← 2C + m``, and a window sends ``max C − 2·O``
+        (the CSS coding's max pooling, ``docs/semantics.md`` §3c).
+    silent_first : bool
+        The image's first scan sends no end-of-step token (the next layer runs one step
+        behind: ``layer_lag``).
 
     Members
     -------
@@ -152,12 +162,15 @@ class NeuronScanner(wiring.Component):
     value_valid, value : Out   every scanned neuron's new membrane, in scan order
     v : Out(:class:`MemPort`)            the membrane RAM
     c_raddr : Out; c_rdata : In          the constant-current RAM (if any)
+    first, last : In(1)                  (step flags) the scan is the image's first / last step
+    fs : Out(:class:`MemPort`)           the fire-state RAM (fire units with a state)
     cnt : Out(:class:`MemPort`)          LIPooling: the cumulative-count RAM (same layout as ``v``)
     sent : Out(:class:`MemPort`)         LIPooling: per window, what it has sent (one lane)
     out : Out(event stream)              events and the tokens
     out_room : In(1)                     the consumer can take ``EMIT_LATENCY`` more events
     """
-    def __init__(self, layer, lanes, fire_unit, current_shape=None, one_window=False, steps=1):
+    def __init__(self, layer, lanes, fire_unit, current_shape=None, one_window=False, steps=1,
+                 bias_once=False, pool_doubles=False, silent_first=False):
         self.layer, self.lanes = layer, lanes
         self.order = ScanOrder(layer, lanes)
         self.k = self.order.k
@@ -166,6 +179,12 @@ class NeuronScanner(wiring.Component):
         self.current_shape = current_shape
         self.pool = None if layer.pool is None else layer.pool[0]
         self.one_window = one_window
+        self.bias_once, self.pool_doubles, self.silent_first = bias_once, pool_doubles, silent_first
+        #: Whether the engine gives the scan's ``first`` and ``last`` step flags.
+        self.step_flags = bias_once or silent_first or fire_unit.step_flags
+        self.state_shape = fire_unit.state_shape
+        if self.state_shape is not None and fire_unit.latency:
+            raise ValueError("NeuronScanner: a fire unit with a state must have latency 0")
         #: Whether scanned membranes are written back (not under single-spike coding: one
         #: scan per image, and the membranes are cleared before the next).
         self.writes_back = not one_window
@@ -176,7 +195,10 @@ class NeuronScanner(wiring.Component):
         acc = signed(fire_unit.acc_bits)
         self.m_shape = m_shape = event_m_shape(layer, fire_unit.m_shape, one_window)
         self.lipool = self.pool == "max" and not one_window
-        if self.lipool:                  # the cumulative count of rate / burst spikes (unsigned)
+        if self.lipool and pool_doubles:   # |C(τ)| ≤ 2·|C(τ−1)| + |m|: below 2^steps·|m|
+            m_abs = 1 << (Shape.cast(fire_unit.m_shape).width - 1)
+            self.count_shape = signed(fixed.signed_width(((1 << steps) - 1) * m_abs))
+        elif self.lipool:                # the cumulative count of rate / burst spikes (unsigned)
             m_max = (1 << Shape.cast(fire_unit.m_shape).width) - 1
             self.count_shape = unsigned(fixed.unsigned_width(steps * m_max))
         members = {
@@ -193,6 +215,10 @@ class NeuronScanner(wiring.Component):
         if current_shape is not None:
             members["c_raddr"] = Out(range(max(2, self.order.depth)))
             members["c_rdata"] = In(data.ArrayLayout(current_shape, lanes))
+        if self.step_flags:
+            members.update(first=In(1), last=In(1))
+        if self.state_shape is not None:
+            members["fs"] = Out(MemPort(self.order.depth, self.state_shape, lanes))
         if self.lipool:
             members["cnt"] = Out(MemPort(self.order.depth, self.count_shape, lanes))
             members["sent"] = Out(MemPort(self.order.windows, self.count_shape, 1))
@@ -217,6 +243,13 @@ class NeuronScanner(wiring.Component):
             m.d.sync += running.eq(1)
         with m.Elif(issue & order.at_end):
             m.d.sync += running.eq(0)
+        # the step flags of this scan, latched at its start
+        if self.step_flags:
+            scan_first, scan_last = Signal(), Signal()
+            with m.If(self.start):
+                m.d.sync += [scan_first.eq(self.first), scan_last.eq(self.last)]
+        if fire.step_flags:
+            m.d.comb += [fire.first.eq(scan_first), fire.last.eq(scan_last)]
 
         # stage 1: membrane (+ current) + bias; the neuron's place travels along
         def place(prefix):
@@ -229,7 +262,8 @@ class NeuronScanner(wiring.Component):
         s1b_valid, s1b = Signal(), place("s1b")
         s1b_v = Signal(signed(self.fire_unit.acc_bits), reset_less=True)     # datapath: no reset
         s1b_b = Signal.like(bias.data, reset_less=True)
-        m.d.sync += ([s1b_valid.eq(s1_valid), s1b_v.eq(self.v.rdata[s1["lane"]]), s1b_b.eq(bias.data)]
+        m.d.sync += ([s1b_valid.eq(s1_valid), s1b_v.eq(self.v.rdata[s1["lane"]]),
+                      s1b_b.eq(Mux(scan_first, bias.data, 0) if self.bias_once else bias.data)]
                      + [s1b[n].eq(s1[n]) for n in s1b])
         total = s1b_v + s1b_b
         if self.current_shape is not None:
@@ -245,6 +279,15 @@ class NeuronScanner(wiring.Component):
             s2_cnt = Signal(self.count_shape)
             s2_sent = Signal(self.count_shape)
             m.d.sync += [s2_cnt.eq(s1b_cnt), s2_sent.eq(s1b_sent)]
+
+        if self.state_shape is not None:      # the fire state travels with the membrane
+            s1b_fs, s2_fs = Signal(self.state_shape), Signal(self.state_shape)
+            m.d.comb += self.fs.raddr.eq(order.word)
+            m.d.sync += [s1b_fs.eq(self.fs.rdata[s1["lane"]]), s2_fs.eq(s1b_fs)]
+            m.d.comb += [fire.state.eq(s2_fs), self.fs.waddr.eq(s2["word"])]
+            for p in range(lanes):
+                m.d.comb += [self.fs.wdata[p].eq(fire.state_next),
+                             self.fs.we[p].eq(s2_valid & (s2["lane"] == p))]
 
         # stage 2: fire (a fire unit of latency L answers L cycles later: the neuron's place
         # waits for it) and write back
@@ -299,7 +342,7 @@ class NeuronScanner(wiring.Component):
         else:                               # max, LIPooling: the growth of the largest count
             new_cnt = Signal(self.count_shape)
             peak, top = Signal(self.count_shape), Signal(self.count_shape)
-            m.d.comb += [new_cnt.eq(s3_cnt + s3_m),
+            m.d.comb += [new_cnt.eq(s3_cnt * 2 + s3_m if self.pool_doubles else s3_cnt + s3_m),
                          top.eq(Mux(s3["first"] | (new_cnt > peak), new_cnt, peak)),
                          self.cnt.waddr.eq(s3["word"]), self.sent.waddr.eq(s3["window"]),
                          self.sent.wdata[0].eq(top), self.sent.we[0].eq(s3_valid & s3["last"])]
@@ -307,13 +350,18 @@ class NeuronScanner(wiring.Component):
                 m.d.comb += [self.cnt.wdata[p].eq(new_cnt), self.cnt.we[p].eq(s3_valid & (s3["lane"] == p))]
             with m.If(s3_valid):
                 m.d.sync += peak.eq(top)
-            # top − sent ≤ the largest spike count of one step (counts grow by at most that)
-            m.d.comb += [ev_m.eq(top - s3_sent), emit.eq(s3["last"] & (top != s3_sent))]
+            # top − sent ≤ the largest spike count of one step (counts grow by at most that);
+            # doubling counts: top − 2·sent ∈ {−1, 0, 1}
+            if self.pool_doubles:
+                grown = top - s3_sent * 2
+                m.d.comb += [ev_m.eq(grown), emit.eq(s3["last"] & (grown != 0))]
+            else:
+                m.d.comb += [ev_m.eq(top - s3_sent), emit.eq(s3["last"] & (top != s3_sent))]
 
         # end-of-step token once the last neuron has left stage 3; end-of-image token on finish
         pending_last, pending_final = Signal(), Signal()
         with m.If(self.start):
-            m.d.sync += pending_last.eq(1)
+            m.d.sync += pending_last.eq(~self.first if self.silent_first else 1)
         with m.If(self.finish):
             m.d.sync += pending_final.eq(1)
         in_flight = running | s3_valid
