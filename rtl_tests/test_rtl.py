@@ -248,7 +248,8 @@ def test_digits_cnn(simulator, coding, digits_cnn, tmp_path):
         lanes = (4, 8, 2)
     b = build(q, tmp_path / "design", lanes=lanes)
     gold = write_vectors(q, x_te[:CNN_IMAGES[simulator]], tmp_path / "vectors.npz")
-    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator, simulator)
+    run = simulate_rtl(b.verilog, b.manifest, tmp_path / "vectors.npz", tmp_path / simulator, simulator,
+                       mode="stream" if coding == "css" else "sequential")
     check(run, gold)
     np.testing.assert_array_equal(run.exit_step, gold.exit_step)
 

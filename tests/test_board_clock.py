@@ -9,7 +9,7 @@ from amaranth.hdl import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from boards.clock import POR_DELAY, PLLClock
+from boards.clock import PLLClock
 from boards.platforms import BoardTop, get_board
 from boards.pll import best_at_most
 from boards.uart import uart_divisor

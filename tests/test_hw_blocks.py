@@ -147,7 +147,6 @@ def test_event_fifo_order_backpressure_and_room(depth, margin):
 
     async def tb(ctx):
         n = 0
-        level_prev = 0
         for cycle in range(600):
             w = bool(rng.integers(2)) and n < 300
             r = bool(rng.integers(3))
