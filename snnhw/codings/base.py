@@ -125,6 +125,13 @@ class Coding:
                           f"it has {', '.join(sorted(known))}")
         return cls(**params)
 
+    @classmethod
+    def choose(cls, net, x_cal, y_cal, options, quant):
+        """The coding of the options that are set and are its parameters (its defaults for the
+        rest), ``(coding, [])``: nothing is searched."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in options.items() if k in fields and v is not None}), []
+
     @property
     def timesteps_reported(self):
         """The ``timesteps`` a report states: the steps of one inference."""

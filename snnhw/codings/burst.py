@@ -97,12 +97,6 @@ class BurstCoding(Coding):
         object.__setattr__(self, "refine_thresholds", bool(self.refine_thresholds))
 
     @classmethod
-    def choose(cls, net, x_cal, y_cal, options, quant):
-        """``timesteps`` (default 4) and ``max_burst`` (default 4); nothing is searched."""
-        return cls(_given(options["timesteps"], cls.timesteps),
-                   _given(options["max_burst"], cls.max_burst)), []
-
-    @classmethod
     def choose_adafire(cls, net, x_cal, y_cal, options, quant):
         """Per-layer ``Γ_l`` and (with ``ssc``) ``ρ_l`` searched by
         :func:`snnhw.passes.adafire.search_adafire`, held against plain burst coding with

@@ -65,12 +65,6 @@ class CssCoding(Coding):
     def __post_init__(self):
         object.__setattr__(self, "timesteps", check_int(self.timesteps, 1, 16, "css coding: timesteps"))
 
-    @classmethod
-    def choose(cls, net, x_cal, y_cal, options, quant):
-        """``timesteps`` (default 4); nothing is searched."""
-        t = options["timesteps"]
-        return (cls() if t is None else cls(t)), []
-
     @property
     def timesteps_reported(self):
         """``T``: the signed digits of a neuron (each layer runs ``T + 1`` steps)."""

@@ -36,12 +36,6 @@ class RateCoding(Coding):
     def __post_init__(self):
         object.__setattr__(self, "timesteps", check_int(self.timesteps, 1, 4096, "rate coding: timesteps"))
 
-    @classmethod
-    def choose(cls, net, x_cal, y_cal, options, quant):
-        """``timesteps`` (default 16); nothing is searched."""
-        t = options["timesteps"]
-        return (cls() if t is None else cls(t)), []
-
     def steps(self):
         return self.timesteps
 

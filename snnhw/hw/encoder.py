@@ -14,6 +14,37 @@ from .stream import event_layout
 __all__ = ["InputEncoder", "TSAEncoder"]
 
 
+def encoder_members(in_shape, layout):
+    """The members of an input encoder: the input codes in, the first layer's events out."""
+    return {
+        "inp": In(wiring.Signature({"valid": Out(1), "ready": In(1), "payload": Out(in_shape)})),
+        "can_start": In(1),
+        "image_start": Out(1),
+        "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(layout)})),
+        "out_room": In(1),
+    }
+
+
+def source_coordinates(m, shape, payload, index, at_end):
+    """Inside the enabling ``with``: the event's source into ``payload`` — ``index``, or for a
+    ``(C, H, W)`` input ``(c, y, x)`` counters beside it, stepping channel-major and back to 0
+    ``at_end``."""
+    if len(shape) != 3:
+        m.d.sync += payload.src.eq(index)
+        return
+    _, h, w = shape
+    c, y, x = (Signal(range(max(2, n)), name=name) for name, n in zip("cyx", shape))
+    m.d.sync += [payload.c.eq(c), payload.y.eq(y), payload.x.eq(x)]
+    with m.If(at_end):
+        m.d.sync += [c.eq(0), y.eq(0), x.eq(0)]
+    with m.Elif(x != w - 1):
+        m.d.sync += x.eq(x + 1)
+    with m.Elif(y != h - 1):
+        m.d.sync += [x.eq(0), y.eq(y + 1)]
+    with m.Else():
+        m.d.sync += [x.eq(0), y.eq(0), c.eq(c + 1)]
+
+
 class InputEncoder(wiring.Component):
     """Turns each input code into at most one event through an input unit, then sends an
     end-of-step and an end-of-image token per image.
@@ -43,13 +74,7 @@ class InputEncoder(wiring.Component):
         self.n = int(np.prod(self.shape))
         self.unit = unit
         self.layout = event_layout(self.shape, unit.m_shape, unit.step_bits)
-        super().__init__({
-            "inp": In(wiring.Signature({"valid": Out(1), "ready": In(1), "payload": Out(in_shape)})),
-            "can_start": In(1),
-            "image_start": Out(1),
-            "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(self.layout)})),
-            "out_room": In(1),
-        })
+        super().__init__(encoder_members(in_shape, self.layout))
 
     def elaborate(self, platform):
         m = Module()
@@ -70,20 +95,7 @@ class InputEncoder(wiring.Component):
                      self.out.payload.final.eq(0)]
         with m.If(take):
             m.d.sync += [self.out.valid.eq(unit.fire), self.out.payload.m.eq(unit.m)]
-            if len(self.shape) == 3:          # coordinates: counters beside the index
-                _, h, w = self.shape
-                c, y, x = (Signal(range(max(2, n)), name=name) for name, n in zip("cyx", self.shape))
-                m.d.sync += [self.out.payload.c.eq(c), self.out.payload.y.eq(y), self.out.payload.x.eq(x)]
-                with m.If(i == self.n - 1):
-                    m.d.sync += [c.eq(0), y.eq(0), x.eq(0)]
-                with m.Elif(x != w - 1):
-                    m.d.sync += x.eq(x + 1)
-                with m.Elif(y != h - 1):
-                    m.d.sync += [x.eq(0), y.eq(y + 1)]
-                with m.Else():
-                    m.d.sync += [x.eq(0), y.eq(0), c.eq(c + 1)]
-            else:
-                m.d.sync += self.out.payload.src.eq(i)
+            source_coordinates(m, self.shape, self.out.payload, i, i == self.n - 1)
             if unit.step_bits:
                 m.d.sync += self.out.payload.step.eq(unit.step)
             with m.If(i == self.n - 1):
@@ -141,13 +153,7 @@ class TSAEncoder(wiring.Component):
         self.unit = TSAFireUnit(fixed.signed_width(4 * self.input_levels), self.input_levels,
                                 relu=False)
         self.layout = event_layout(self.shape, self.m_shape, 0)
-        super().__init__({
-            "inp": In(wiring.Signature({"valid": Out(1), "ready": In(1), "payload": Out(in_shape)})),
-            "can_start": In(1),
-            "image_start": Out(1),
-            "out": Out(wiring.Signature({"valid": Out(1), "payload": Out(self.layout)})),
-            "out_room": In(1),
-        })
+        super().__init__(encoder_members(in_shape, self.layout))
 
     def elaborate(self, platform):
         m = Module()
@@ -200,18 +206,5 @@ class TSAEncoder(wiring.Component):
 
     def _coordinates(self, m, s1_read, s1_i):
         """The event's source: ``s1_i``, or ``(c, y, x)`` counters stepping with the reads."""
-        if len(self.shape) != 3:
-            m.d.sync += self.out.payload.src.eq(s1_i)
-            return
-        _, h, w = self.shape
-        c, y, x = (Signal(range(max(2, k)), name=name) for name, k in zip("cyx", self.shape))
         with m.If(s1_read):
-            m.d.sync += [self.out.payload.c.eq(c), self.out.payload.y.eq(y), self.out.payload.x.eq(x)]
-            with m.If(s1_i == self.n - 1):
-                m.d.sync += [c.eq(0), y.eq(0), x.eq(0)]
-            with m.Elif(x != w - 1):
-                m.d.sync += x.eq(x + 1)
-            with m.Elif(y != h - 1):
-                m.d.sync += [x.eq(0), y.eq(y + 1)]
-            with m.Else():
-                m.d.sync += [x.eq(0), y.eq(0), c.eq(c + 1)]
+            source_coordinates(m, self.shape, self.out.payload, s1_i, s1_i == self.n - 1)
