@@ -223,7 +223,8 @@ def _scanner(res, info, layer, lp):
         res.add("scan.bias", bram=ebr_blocks(info["bias_bits"], layer.channels))
     res.add("scan.add", lut=acc + info["current_bits"], ff=2 * acc, carry=acc + info["current_bits"])
     fire = info["fire"]
-    res.add("scan.fire", lut=fire["lut"], carry=fire["carry"], ff=info["event_bits"] + 4)
+    res.add("scan.fire", lut=fire["lut"], carry=fire["carry"],
+            ff=info["event_bits"] + 4 + fire.get("ff", 0))
     if layer.pool is not None:
         res.add("scan.pool", lut=3 * info["m_out_bits"] + 10, ff=info["m_out_bits"] + 4)
 

@@ -462,9 +462,9 @@ CLOCK_SEARCH_START_MHZ = {"ice40": 60.0, "ecp5": 150.0}
 #: Builds of ``clock="max"`` after the first one.
 MAX_CLOCK_REBUILDS = 3
 
-#: nextpnr seeds tried, in turn, when a design that placed in an earlier build of the search
-#: fails to place (placement is randomised: a dense design can miss in one seed and fit in
-#: another); nextpnr's own default is seed 1.
+#: nextpnr seeds tried, in turn, when a build does not place (placement is randomised: a
+#: design near the device's capacity can miss with one seed and fit with another — a UP5K
+#: design at 85 % of the logic cells did); nextpnr's own default is seed 1.
 PLACEMENT_RETRY_SEEDS = (2, 3)
 
 #: The last build of the search asks for this share of the Fmax before it (place and route
@@ -497,8 +497,7 @@ def search_clock(build, board, request_hz, *, max_rebuilds=MAX_CLOCK_REBUILDS, l
     (:func:`boards.pll.best_at_most`), at most ``max_rebuilds`` times; the last of them asks
     for :data:`LAST_CLOCK_SHARE` of it. The search also stops
     when the design does not fit or its Fmax is below every PLL output. A build that does not
-    place although an earlier one did is repeated with the nextpnr seeds of
-    :data:`PLACEMENT_RETRY_SEEDS`.
+    place is repeated with the nextpnr seeds of :data:`PLACEMENT_RETRY_SEEDS`.
 
     Parameters
     ----------
@@ -536,8 +535,7 @@ def search_clock(build, board, request_hz, *, max_rebuilds=MAX_CLOCK_REBUILDS, l
 
 def _build_placed(build, request_hz, tries, log):
     """One step of :func:`search_clock`: a build at ``request_hz``, rebuilt with the seeds of
-    :data:`PLACEMENT_RETRY_SEEDS` while it does not place although an earlier build did."""
-    placed_before = any(t["fits"] for t in tries)
+    :data:`PLACEMENT_RETRY_SEEDS` while it does not place."""
     for seed in (None, *PLACEMENT_RETRY_SEEDS):
         result = build(request_hz) if seed is None else build(request_hz, seed=seed)
         tries.append({"requested_mhz": request_hz / 1e6, "pll_mhz": result["clock_mhz"],
@@ -548,7 +546,7 @@ def _build_placed(build, request_hz, tries, log):
             f"{result['fmax_mhz'] if result['fmax_mhz'] is None else round(result['fmax_mhz'], 2)}"
             f" MHz, timing {'met' if result['timing_met'] else 'not met'}"
             + ("" if result["fits"] else ", does not place"))
-        if result["fits"] or not placed_before:
+        if result["fits"]:
             break
     return result
 

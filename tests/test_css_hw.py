@@ -24,8 +24,8 @@ def _wrap(v, bits):
 
 
 def _sweep(dut, inputs, outputs):
-    """Every combination of ``inputs`` ``{name: values}`` on a combinational unit:
-    ``{(input values...): {output name: value}}``."""
+    """Every combination of ``inputs`` ``{name: values}`` on a unit (its outputs
+    ``dut.latency`` cycles later): ``{(input values...): {output name: value}}``."""
     got = {}
     names = list(inputs)
 
@@ -33,23 +33,28 @@ def _sweep(dut, inputs, outputs):
         for combo in np.array(np.meshgrid(*inputs.values(), indexing="ij")).reshape(len(names), -1).T:
             for name, val in zip(names, combo):
                 ctx.set(getattr(dut, name), int(val))
+            if dut.latency:
+                await ctx.tick().repeat(dut.latency)
             got[tuple(int(c) for c in combo)] = {o: ctx.get(getattr(dut, o)) for o in outputs}
 
     sim = Simulator(dut)
+    if dut.latency:
+        sim.add_clock(1e-6)
     sim.add_testbench(tb)
     sim.run()
     return got
 
 
+@pytest.mark.parametrize("latency", [0, 1])
 @pytest.mark.parametrize("relu", [True, False])
 @pytest.mark.parametrize("theta", [1, 2, 7, 10, 63])
-def test_tsa_fire_unit_exhaustive(theta, relu):
+def test_tsa_fire_unit_exhaustive(theta, relu, latency):
     """All 8-bit ``v``, both flags, both states: ``m``, ``fire``, ``state_next`` are
     ``CssCoding.fire`` (hidden layers) or :func:`ternary` without the positive-first rule (the
     encoder), ``v_next`` the next step's doubling (truncated) except at the last step."""
     coding = CssCoding(3)
-    dut = TSAFireUnit(ACC_BITS, theta, relu=relu)
-    assert dut.m_shape == signed(2) and dut.latency == 0
+    dut = TSAFireUnit(ACC_BITS, theta, relu=relu, latency=latency)
+    assert dut.m_shape == signed(2) and dut.latency == latency
     got = _sweep(dut, {"v": ALL_V, "first": [0, 1], "last": [0, 1], "state": [0, 1]},
                  ("fire", "m", "v_next", "state_next"))
     for first in (0, 1):

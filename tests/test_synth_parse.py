@@ -464,7 +464,7 @@ def test_search_clock_try_limit():
 
 def test_search_clock_stops():
     build, requests = fake_build("icebreaker", lambda clock: 50.0, fits=False)
-    assert len(search_clock(build, "icebreaker", 60e6)["clock_search"]) == 1
+    assert len(search_clock(build, "icebreaker", 60e6)["clock_search"]) == 1 + len(PLACEMENT_RETRY_SEEDS)
     # Fmax below the lowest PLL output (16.125 MHz from 12 MHz): nothing to step down to.
     build, requests = fake_build("icebreaker", lambda clock: 15.0)
     messages = []
@@ -491,9 +491,11 @@ def test_search_clock_retries_placement_with_other_seeds():
     build, requests = fake_build("icebreaker", lambda clock: 45.5, fits=lambda clock, seed: clock == 60.0)
     result = search_clock(build, "icebreaker", 60e6)
     assert len(requests) == 2 + len(PLACEMENT_RETRY_SEEDS) and result["fits"] is False
-    # A design that never placed is not retried.
-    build, requests = fake_build("icebreaker", lambda clock: 45.5, fits=False)
-    assert len(search_clock(build, "icebreaker", 60e6)["clock_search"]) == 1
+    # The first build misses with the default seed and places with seed 2.
+    build, requests = fake_build("icebreaker", lambda clock: 61.0, fits=lambda clock, seed: seed == 2)
+    result = search_clock(build, "icebreaker", 60e6)
+    assert [(t["fits"], t.get("seed")) for t in result["clock_search"]] == [(False, None), (True, 2)]
+    assert result["timing_met"] is True
 
 
 def test_synthesize_clock_errors(tmp_path):

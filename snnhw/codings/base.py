@@ -256,7 +256,8 @@ class Coding:
     encoder_scans = 0
 
     def fire_cost(self, acc_bits, layer):
-        """Predicted ``{"lut", "carry"}`` of one fire unit (:mod:`snnhw.resources`)."""
+        """Predicted ``{"lut", "carry"}`` (and ``"ff"`` of a registered unit) of one fire unit
+        (:mod:`snnhw.resources`)."""
         raise NotImplementedError
 
     def encoder_cost(self, input_bits):

@@ -169,7 +169,7 @@ class CssCoding(Coding):
 
     def fire_unit(self, layer, index):
         from ..hw.fire import TSAFireUnit
-        return TSAFireUnit(layer.acc_bits, layer.threshold, relu=True)
+        return TSAFireUnit(layer.acc_bits, layer.threshold, relu=True, latency=1)
 
     def output_unit(self, layer):
         from ..hw.fire import DoublingAccumulateUnit
@@ -186,8 +186,9 @@ class CssCoding(Coding):
         return TSAEncoder(qnet.input_shape, in_shape, qnet.input_levels, self.timesteps)
 
     def fire_cost(self, acc_bits, layer):
-        """Two comparators, the reset subtractor and the doubling multiplexer."""
-        return {"lut": 3 * acc_bits + 8, "carry": 3 * (acc_bits + 1)}
+        """Two comparators and both reset candidates (registered), the selection and the
+        doubling multiplexer."""
+        return {"lut": 3 * acc_bits + 8, "carry": 3 * (acc_bits + 1), "ff": 3 * acc_bits + 4}
 
     def encoder_cost(self, input_bits):
         """A TSA unit on the stored input membranes, the index counters and the RAM's port."""

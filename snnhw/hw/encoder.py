@@ -115,8 +115,8 @@ class TSAEncoder(wiring.Component):
     """The CSS input encoder (``docs/semantics.md`` §3c): one TSA neuron per input, ``θ = L``,
     no positive-first rule, its membranes in a RAM of ``n`` words.
 
-    An image's ``n`` codes are its silent step 1 (``V(1) = x_q``: no events, no token); they
-    go through :attr:`unit` with ``first`` set, which stores ``2·x_q``. Then ``S − 1 = T``
+    An image's ``n`` codes are its silent step 1 (``V(1) = x_q``: no events, no token): the
+    RAM stores ``2·x_q``, what :attr:`unit` would write back at a silent step. Then ``S − 1 = T``
     scans ``j = 2..S`` read every membrane in index order (the stored value is ``2·V(j−1)``,
     the unit's ``v``), send ``(i, m = s)`` for each ``s ≠ 0`` and write the unit's ``v_next``
     back; each scan ends with an end-of-step token, the last with the end-of-image token too.
@@ -168,10 +168,13 @@ class TSAEncoder(wiring.Component):
         s1_i = Signal.like(i)
         m.d.sync += [s1_read.eq(issue & ~tok & ~fin), s1_tok.eq(issue & tok),
                      s1_fin.eq(issue & fin), s1_last.eq(at_last), s1_i.eq(i)]
-        m.d.comb += [rd.addr.eq(i), unit.v.eq(Mux(loading, self.inp.payload, rd.data)),
-                     unit.first.eq(loading), unit.last.eq(~loading & s1_last), unit.state.eq(0),
-                     wr.addr.eq(Mux(loading, i, s1_i)), wr.data.eq(unit.v_next),
-                     wr.en.eq(take | s1_read)]
+        # the load stores 2·x_q itself (what the unit's silent step would write), so that the
+        # code's path from the host does not run through the unit's carry chains
+        loaded = Signal(signed(unit.acc_bits))
+        m.d.comb += [loaded.eq(self.inp.payload), rd.addr.eq(i), unit.v.eq(rd.data),
+                     unit.first.eq(0), unit.last.eq(s1_last), unit.state.eq(0),
+                     wr.addr.eq(Mux(loading, i, s1_i)),
+                     wr.data.eq(Mux(loading, loaded << 1, unit.v_next)), wr.en.eq(take | s1_read)]
         m.d.sync += [self.out.valid.eq((s1_read & unit.fire) | s1_tok | s1_fin),  # registered
                      self.out.payload.m.eq(unit.m), self.out.payload.last.eq(s1_tok | s1_fin),
                      self.out.payload.final.eq(s1_fin)]

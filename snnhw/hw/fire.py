@@ -164,13 +164,15 @@ class AccumulateUnit(FireUnit):
 
 
 class TSAFireUnit(FireUnit):
-    """CSS Ternary Self-Amplifying neuron (``docs/semantics.md`` §3c), combinational.
+    """CSS Ternary Self-Amplifying neuron (``docs/semantics.md`` §3c).
 
     Silent at the image's first step; else ``s = +1`` if ``2v ≥ θ``, ``s = −1`` if ``2v ≤ −θ``
     and (``state`` or not ``relu``), else 0; ``after = v − s·θ``. The synapse pipeline adds the
     next step's input to the stored membrane, so ``v_next`` is the doubled ``2·after`` (the
     next step's ``2·V``), except at the last step (``after``, the potential ``V(S)``);
-    ``state_next = state | (s = +1)`` (has sent a ``+1`` in this image).
+    ``state_next = state | (s = +1)`` (has sent a ``+1`` in this image). With ``latency`` 1 the
+    comparisons and both reset candidates ``v ∓ θ`` are registered: the carry chains and the
+    selection are in different cycles.
 
     Parameters
     ----------
@@ -180,27 +182,34 @@ class TSAFireUnit(FireUnit):
         ``θ``.
     relu : bool
         The positive-first rule (hidden layers); ``False`` for the input encoder.
+    latency : int
+        0 or 1.
     """
     step_flags = True
     state_shape = unsigned(1)
 
-    def __init__(self, acc_bits, threshold, relu=True):
-        self.threshold, self.relu = int(threshold), bool(relu)
+    def __init__(self, acc_bits, threshold, relu=True, latency=0):
+        self.threshold, self.relu, self.latency = int(threshold), bool(relu), int(latency)
         super().__init__(acc_bits, signed(2))
 
     def elaborate(self, platform):
         m = Module()
         theta, half = self.threshold, -(-self.threshold // 2)
-        pos, neg = Signal(), Signal()
-        after = Signal(signed(self.acc_bits))
+        acc = signed(self.acc_bits)
+        pos, neg, state, last = Signal(), Signal(), Signal(), Signal()
+        v, dec, inc = Signal(acc), Signal(acc), Signal(acc)
         # integer v: 2v ≥ θ ⇔ v ≥ ⌈θ/2⌉ and 2v ≤ −θ ⇔ v ≤ −⌈θ/2⌉ (one constant comparison each)
         may_neg = self.state if self.relu else 1
-        m.d.comb += [pos.eq(~self.first & (self.v >= half)),
-                     neg.eq(~self.first & (self.v <= -half) & may_neg),
-                     after.eq(Mux(pos, self.v - theta, Mux(neg, self.v + theta, self.v))),
-                     self.v_next.eq(Mux(self.last, after, after << 1)),
+        domain = m.d.sync if self.latency else m.d.comb
+        domain += [pos.eq(~self.first & (self.v >= half)),
+                   neg.eq(~self.first & (self.v <= -half) & may_neg),
+                   v.eq(self.v), dec.eq(self.v - theta), inc.eq(self.v + theta),
+                   state.eq(self.state), last.eq(self.last)]
+        after = Signal(acc)
+        m.d.comb += [after.eq(Mux(pos, dec, Mux(neg, inc, v))),
+                     self.v_next.eq(Mux(last, after, after << 1)),
                      self.fire.eq(pos | neg), self.m.eq(Cat(pos | neg, neg)),
-                     self.state_next.eq(self.state | pos)]
+                     self.state_next.eq(state | pos)]
         return m
 
 

@@ -183,8 +183,6 @@ class NeuronScanner(wiring.Component):
         #: Whether the engine gives the scan's ``first`` and ``last`` step flags.
         self.step_flags = bias_once or silent_first or fire_unit.step_flags
         self.state_shape = fire_unit.state_shape
-        if self.state_shape is not None and fire_unit.latency:
-            raise ValueError("NeuronScanner: a fire unit with a state must have latency 0")
         #: Whether scanned membranes are written back (not under single-spike coding: one
         #: scan per image, and the membranes are cleared before the next).
         self.writes_back = not one_window
@@ -284,10 +282,7 @@ class NeuronScanner(wiring.Component):
             s1b_fs, s2_fs = Signal(self.state_shape), Signal(self.state_shape)
             m.d.comb += self.fs.raddr.eq(order.word)
             m.d.sync += [s1b_fs.eq(self.fs.rdata[s1["lane"]]), s2_fs.eq(s1b_fs)]
-            m.d.comb += [fire.state.eq(s2_fs), self.fs.waddr.eq(s2["word"])]
-            for p in range(lanes):
-                m.d.comb += [self.fs.wdata[p].eq(fire.state_next),
-                             self.fs.we[p].eq(s2_valid & (s2["lane"] == p))]
+            m.d.comb += fire.state.eq(s2_fs)
 
         # stage 2: fire (a fire unit of latency L answers L cycles later: the neuron's place
         # waits for it) and write back
@@ -304,6 +299,11 @@ class NeuronScanner(wiring.Component):
             stage_valids.append(s2_valid)
         m.d.comb += [self.v.waddr.eq(s2["word"]),
                      self.value_valid.eq(s2_valid), self.value.eq(fire.v_next)]
+        if self.state_shape is not None:      # written back with the membrane
+            m.d.comb += self.fs.waddr.eq(s2["word"])
+            for p in range(lanes):
+                m.d.comb += [self.fs.wdata[p].eq(fire.state_next),
+                             self.fs.we[p].eq(s2_valid & (s2["lane"] == p))]
         for p in range(lanes):
             m.d.comb += [self.v.wdata[p].eq(fire.v_next),
                          self.v.we[p].eq(s2_valid & (s2["lane"] == p) & self.writes_back)]
