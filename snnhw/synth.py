@@ -32,7 +32,7 @@ from boards.pll import achievable, best_at_most
 __all__ = [
     "YOWASP_ENV", "FAMILY_RESOURCES",
     "synthesize", "search_clock", "check_clock", "CLOCK_SEARCH_START_MHZ", "MAX_CLOCK_REBUILDS",
-    "LAST_CLOCK_SHARE", "PLACEMENT_RETRY_SEEDS", "ABC9_CRASH", "ECP5_ABC_LUT_MAPPING", "ecp5_abc_synthesis",
+    "LAST_CLOCK_SHARE", "PLACEMENT_RETRY_SEEDS", "PLACEMENT_STEP_DOWNS", "ABC9_CRASH", "ECP5_ABC_LUT_MAPPING", "ecp5_abc_synthesis",
     "SYNC_CLOCK_NETS", "setup_yowasp_env",
     "parse_nextpnr_report", "parse_nextpnr_log", "parse_yosys_stat",
     "parse_rtlil_memories", "parse_memory_mapping", "classify_memories",
@@ -467,6 +467,10 @@ MAX_CLOCK_REBUILDS = 3
 #: design at 85 % of the logic cells did); nextpnr's own default is seed 1.
 PLACEMENT_RETRY_SEEDS = (2, 3)
 
+#: Lower requests (by :data:`LAST_CLOCK_SHARE` each) the clock search makes when a build does
+#: not place with any seed although an earlier build of the same design did.
+PLACEMENT_STEP_DOWNS = 2
+
 #: The last build of the search asks for this share of the Fmax before it (place and route
 #: varies by a few per cent between builds: asking for the Fmax itself can miss it again).
 LAST_CLOCK_SHARE = 0.97
@@ -497,7 +501,9 @@ def search_clock(build, board, request_hz, *, max_rebuilds=MAX_CLOCK_REBUILDS, l
     (:func:`boards.pll.best_at_most`), at most ``max_rebuilds`` times; the last of them asks
     for :data:`LAST_CLOCK_SHARE` of it. The search also stops
     when the design does not fit or its Fmax is below every PLL output. A build that does not
-    place is repeated with the nextpnr seeds of :data:`PLACEMENT_RETRY_SEEDS`.
+    place is repeated with the nextpnr seeds of :data:`PLACEMENT_RETRY_SEEDS`; if it still does
+    not although an earlier build did, the search asks for :data:`LAST_CLOCK_SHARE` of the
+    frequency, at most :data:`PLACEMENT_STEP_DOWNS` times.
 
     Parameters
     ----------
@@ -518,13 +524,23 @@ def search_clock(build, board, request_hz, *, max_rebuilds=MAX_CLOCK_REBUILDS, l
     log = log or (lambda message: None)
     board = get_board(board)
     tries = []
-    for step in range(max_rebuilds + 1):
+    placed, step_downs = False, 0
+    for step in range(max_rebuilds + 1 + PLACEMENT_STEP_DOWNS):
         result = _build_placed(build, request_hz, tries, log)
+        placed = placed or result["fits"]
+        if not result["fits"] and placed and step_downs < PLACEMENT_STEP_DOWNS:
+            # it placed at a higher clock: a design at the edge of the device places or not
+            # with its timing constraint, so a slightly lower one is worth one more build
+            step_downs += 1
+            request_hz *= LAST_CLOCK_SHARE
+            log(f"clock search: does not place at {result['clock_mhz']:.6g} MHz; "
+                f"asking for {request_hz / 1e6:.6g} MHz")
+            continue
         if result["timing_met"] or not result["fits"] or result["fmax_mhz"] is None \
-                or step == max_rebuilds:
+                or step - step_downs == max_rebuilds:
             break
         request_hz = result["fmax_mhz"] * 1e6
-        if step + 1 == max_rebuilds:                   # the last build: a margin
+        if step - step_downs + 1 == max_rebuilds:      # the last build: a margin
             request_hz *= LAST_CLOCK_SHARE
         if request_hz < achievable(board, board.clk_freq)[0]:
             log(f"clock search: Fmax {result['fmax_mhz']:.2f} MHz is below every PLL output")

@@ -11,7 +11,7 @@ from snnhw.synth import (
     MAX_CLOCK_REBUILDS, YOWASP_ENV, check_rom_in_bram, classify_memories, parse_memory_mapping,
     parse_nextpnr_log, parse_nextpnr_report, parse_rtlil_memories, parse_yosys_stat,
     roms_outside_bram, search_clock, setup_yowasp_env, synthesize, LAST_CLOCK_SHARE,
-    PLACEMENT_RETRY_SEEDS,
+    PLACEMENT_RETRY_SEEDS, PLACEMENT_STEP_DOWNS,
 )
 
 
@@ -487,10 +487,20 @@ def test_search_clock_retries_placement_with_other_seeds():
     assert messages[1] == ("clock search: PLL at 45 MHz, Fmax None MHz, timing not met, "
                            "does not place")
     assert messages[3] == "clock search: PLL at 45 MHz (nextpnr seed 3), Fmax 45.5 MHz, timing met"
-    # Every seed misses: the search ends there, not placed.
+    # Every seed misses at 45 MHz: the search asks for 97 % of the request (the PLL's 43.5 MHz),
+    # which places.
+    build, requests = fake_build("icebreaker", lambda clock: 45.5,
+                                 fits=lambda clock, seed: clock in (60.0, 43.5))
+    messages = []
+    result = search_clock(build, "icebreaker", 60e6, log=messages.append)
+    assert [t["pll_mhz"] for t in result["clock_search"]] == [60.0, 45.0, 45.0, 45.0, 43.5]
+    assert result["fits"] and result["timing_met"] and result["clock_mhz"] == 43.5
+    assert "clock search: does not place at 45 MHz; asking for 44.135 MHz" in messages
+    # Nothing places below 60 MHz: two lower requests, then the search ends, not placed.
     build, requests = fake_build("icebreaker", lambda clock: 45.5, fits=lambda clock, seed: clock == 60.0)
     result = search_clock(build, "icebreaker", 60e6)
-    assert len(requests) == 2 + len(PLACEMENT_RETRY_SEEDS) and result["fits"] is False
+    assert len(requests) == 1 + (1 + PLACEMENT_STEP_DOWNS) * (1 + len(PLACEMENT_RETRY_SEEDS))
+    assert result["fits"] is False
     # The first build misses with the default seed and places with seed 2.
     build, requests = fake_build("icebreaker", lambda clock: 61.0, fits=lambda clock, seed: seed == 2)
     result = search_clock(build, "icebreaker", 60e6)
