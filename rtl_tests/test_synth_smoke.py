@@ -164,7 +164,8 @@ def test_icebreaker_pll(tmp_path):
     assert abs(result["fmax_constraint_mhz"] - 48.0) < 0.01
     assert result["timing_met"] is True and result["fmax_mhz"] >= 48.0
     assert result["clock_search"] == [{"requested_mhz": 48.0, "pll_mhz": 48.0,
-                                       "fmax_mhz": result["fmax_mhz"], "timing_met": True}]
+                                       "fmax_mhz": result["fmax_mhz"], "timing_met": True,
+                                       "fits": True}]
     assert result["bitstream"] is not None
 
 
