@@ -318,7 +318,7 @@ def other_resources(qnet, family="ice40"):
     """The input encoder, result buffer, timestamps and readout of the accelerator."""
     res = Resources()
     out = qnet.layers[-1]
-    res.add("encoder", **qnet.coding.encoder_cost(qnet.input_bits))
+    res.add("encoder", **qnet.coding.encoder_cost(qnet, family))
     place = result_placement(qnet.n_outputs, out.acc_bits)
     _memory(res, "results", out.acc_bits, 2 * qnet.n_outputs, place, family=family)
     res.add("results", lut=2 * out.acc_bits + 20, ff=out.acc_bits + 80, carry=out.acc_bits)

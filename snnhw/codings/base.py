@@ -260,9 +260,9 @@ class Coding:
         (:mod:`snnhw.resources`)."""
         raise NotImplementedError
 
-    def encoder_cost(self, input_bits):
-        """Predicted ``{"lut", "carry", "ff"}`` of the input encoder."""
-        return {"lut": 20, "carry": 0, "ff": input_bits + 21}
+    def encoder_cost(self, qnet, family):
+        """Predicted ``{"lut", "carry", "ff"}`` (and ``"bram"``) of the input encoder."""
+        return {"lut": 20, "carry": 0, "ff": qnet.input_bits + 21}
 
     # -- report section (snnhw.report) -------------------------------------------------------
 

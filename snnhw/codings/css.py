@@ -190,10 +190,13 @@ class CssCoding(Coding):
         doubling multiplexer."""
         return {"lut": 3 * acc_bits + 8, "carry": 3 * (acc_bits + 1), "ff": 3 * acc_bits + 4}
 
-    def encoder_cost(self, input_bits):
-        """A TSA unit on the stored input membranes, the index counters and the RAM's port."""
-        bits = input_bits + 3
-        return {"lut": 3 * bits + 40, "carry": 3 * (bits + 1), "ff": 2 * bits + 40}
+    def encoder_cost(self, qnet, family):
+        """A TSA unit on the stored input membranes, the index counters, and the membranes'
+        block RAM."""
+        from ..resources import ebr_blocks
+        bits = _encoder_bits(qnet.input_levels)
+        return {"lut": 3 * bits + 40, "carry": 3 * (bits + 1), "ff": 2 * bits + 40,
+                "bram": ebr_blocks(bits, max(2, qnet.n_inputs), family=family)}
 
     # -- report section
 

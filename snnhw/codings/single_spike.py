@@ -157,9 +157,9 @@ class SingleSpikeCoding(Coding):
         w = self.window * (2 if self.negative_spikes else 1)
         return {"lut": 2 * w + 8, "carry": w * (acc_bits + 1)}
 
-    def encoder_cost(self, input_bits):
+    def encoder_cost(self, qnet, family):
         w = self.window * (2 if self.negative_spikes else 1)
-        return {"lut": 2 * w + 20, "carry": w * (input_bits + 1), "ff": 30}
+        return {"lut": 2 * w + 20, "carry": w * (qnet.input_bits + 1), "ff": 30}
 
     # -- report section
 

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from .. import fixed
 from .fire import TSAFireUnit
-from .rom import ram_name
+from .rom import ram_attrs, ram_name
 from .stream import event_layout
 
 __all__ = ["InputEncoder", "TSAEncoder"]
@@ -159,7 +159,8 @@ class TSAEncoder(wiring.Component):
         m = Module()
         m.submodules.unit = unit = self.unit
         # reads and writes never meet on one word (a token lies between two scans)
-        mem = Memory(shape=signed(unit.acc_bits), depth=max(2, self.n), init=[])
+        mem = Memory(shape=signed(unit.acc_bits), depth=max(2, self.n), init=[],
+                     attrs=ram_attrs("bram"))
         m.submodules[ram_name("v", False)] = mem
         wr, rd = mem.write_port(), mem.read_port()
         loading, take, issue, i, tok, fin, at_last = self._sequence(m)
