@@ -7,9 +7,9 @@ import sys
 import click
 import numpy as np
 
+from .codings import CHOICES
 from .data import DATASETS
 from .ir import IRError
-from .codings import CHOICES
 from .passes.choose import CODING_CHOICES
 
 DEFAULT_MODEL = "digits_mlp"

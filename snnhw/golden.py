@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import fixed, geometry
-from .codings.pooling import flat as _flat, spatial as _spatial
+from .codings.pooling import flat as _flat
+from .codings.pooling import spatial as _spatial
 
-__all__ = ["GoldenResult", "run", "run_codes", "quant_ann_logits"]
+__all__ = ["GoldenResult", "quant_ann_logits", "run", "run_codes"]
 
 
 @dataclass

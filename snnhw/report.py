@@ -9,18 +9,17 @@ import pathlib
 import platform as _platform
 import time
 
-
-from . import __version__, golden
-from . import report_hw
+from . import __version__, golden, report_hw
 from .build import balance_lanes
+from .codings import CHOICES, OPTION_DEFAULTS
 from .data import load_dataset
 from .frontend import from_torch
-from .codings import CHOICES, OPTION_DEFAULTS
 from .passes import calibrate_early_exit, choose_coding, convert
 from .passes.adafire import spike_ops
-from .report_tables import ReportContext, accuracy as _accuracy
+from .report_tables import ReportContext
+from .report_tables import accuracy as _accuracy
 
-__all__ = ["run_report", "write_markdown", "DEFAULT_SWEEP"]
+__all__ = ["DEFAULT_SWEEP", "run_report", "write_markdown"]
 
 #: Timesteps of the accuracy-vs-T table.
 DEFAULT_SWEEP = (1, 2, 4, 8, 16, 32, 64)
@@ -120,7 +119,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     qnet = qnet.replace(calibration={**qnet.calibration, "dataset": dataset})
     report = {
         "model": name, "coding": coding, "dataset": dataset,
-        "split": {"train": int(len(x_tr)), "test": int(len(x_te)),
+        "split": {"train": len(x_tr), "test": len(x_te),
                   "rule": "train_test_split(test_size=0.25, random_state=0, stratify=y)"},
         "accuracy_float": acc_float, "accuracy_quant": acc_quant,
         "accuracy_snn": _accuracy(g.predicted, y_te),

@@ -15,7 +15,7 @@ from .passes import convert
 from .passes.adafire import spike_ops
 from .passes.early_exit import apply_exit, entropy_confidence
 
-__all__ = ["ReportContext", "accuracy", "golden_row", "rate_sweep", "exit_rows", "rate_baseline"]
+__all__ = ["ReportContext", "accuracy", "exit_rows", "golden_row", "rate_sweep"]
 
 
 @dataclass
@@ -103,13 +103,3 @@ def exit_rows(q, exit_info, x_te, y_te):
         "steps_cut": round(1 - integer["mean_exit_step"] / steps, 4),
         "accuracy_cost": round(accuracy(full.predicted, y_te) - integer["accuracy_snn"], 4),
     }
-
-
-def rate_baseline(rate_rows, acc, ops):
-    """Rate coding at equal accuracy: the fewest timesteps reaching ``acc`` (else the best
-    rate point), with its synaptic operations over ``ops``."""
-    reach = [row for row in rate_rows if row["accuracy_snn"] >= acc]
-    row = min(reach, key=lambda r: r["timesteps"]) if reach else max(
-        rate_rows, key=lambda r: r["accuracy_snn"])
-    return dict(row, equal_accuracy=bool(reach),
-                ops_ratio_rate_over_coding=round(row["synaptic_ops_per_image"] / ops, 3))

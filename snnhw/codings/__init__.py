@@ -17,8 +17,19 @@ from .burst import BurstCoding
 from .rate import RateCoding
 from .single_spike import SingleSpikeCoding
 
-__all__ = ["Coding", "RateCoding", "BurstCoding", "SingleSpikeCoding", "CODINGS", "CHOICES",
-           "Choice", "check_coding", "check_early_exit", "check_int", "OPTION_DEFAULTS"]
+__all__ = [
+    "CHOICES",
+    "CODINGS",
+    "OPTION_DEFAULTS",
+    "BurstCoding",
+    "Choice",
+    "Coding",
+    "RateCoding",
+    "SingleSpikeCoding",
+    "check_coding",
+    "check_early_exit",
+    "check_int",
+]
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")

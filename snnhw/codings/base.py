@@ -20,7 +20,7 @@ import numpy as np
 from .. import fixed
 from ..errors import IRError
 
-__all__ = ["Coding", "Choice", "check_int", "REGISTRY", "OPTION_DEFAULTS"]
+__all__ = ["OPTION_DEFAULTS", "REGISTRY", "Choice", "Coding", "check_int"]
 
 #: Every :class:`Coding` subclass that has a ``name``, as it is defined.
 REGISTRY = []
@@ -166,7 +166,6 @@ class Coding:
 
     def step_gains(self):
         """Step gains ``g(1..W)`` of one-window events (:attr:`one_window`), or ``None``."""
-        return None
 
     def input_events(self, xq, input_levels):
         """Events into the first layer per step, ``(steps + 1, N, n_inputs)`` (row ``τ``: its
@@ -179,7 +178,6 @@ class Coding:
 
     def fire_state(self, shape, layer):
         """A spiking layer's fire state at the start of an image (``None``: stateless)."""
-        return None
 
     def fire(self, v, threshold, layer=0, step=1, state=None):
         """Golden fire rule of spiking layer ``layer`` at ``step``: ``(m, v_after, state)``."""

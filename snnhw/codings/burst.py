@@ -20,7 +20,7 @@ from ..errors import IRError
 from .base import Coding, check_int
 from .rate import _count_transfer
 
-__all__ = ["BurstCoding", "SIDE_BY_SIDE_SWEEP"]
+__all__ = ["SIDE_BY_SIDE_SWEEP", "BurstCoding"]
 
 #: Timesteps of the report's burst / AdaFire / SSC / IAT side-by-side table (each point runs
 #: the searches).

@@ -181,6 +181,7 @@ class CssCoding(Coding):
 
     def input_encoder(self, qnet):
         from amaranth.hdl import signed, unsigned
+
         from ..hw.encoder import TSAEncoder
         in_shape = signed(qnet.input_bits) if qnet.input_signed else unsigned(qnet.input_bits)
         return TSAEncoder(qnet.input_shape, in_shape, qnet.input_levels, self.timesteps)

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import geometry
 
-__all__ = ["LIPool", "spatial", "flat"]
+__all__ = ["LIPool", "flat", "spatial"]
 
 
 def spatial(layer, a):

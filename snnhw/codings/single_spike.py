@@ -231,7 +231,7 @@ def _phase_tables(ctx, rate_rows):
                 on[k]["accuracy_calibration"] < off[k]["accuracy_calibration"] for k in on if k in off),
             "mean_calibration_accuracy_with_shift": round(float(np.mean([p["accuracy_calibration"] for p in tables[True]])), 4),
             "mean_calibration_accuracy_without_shift": round(float(np.mean([p["accuracy_calibration"] for p in tables[False]])), 4),
-            "test_images": int(len(y_te)),
+            "test_images": len(y_te),
             "at_selected_with_shift": on.get(chosen, {}).get("accuracy_test"),
             "at_selected_without_shift": off.get(chosen, {}).get("accuracy_test"),
         },

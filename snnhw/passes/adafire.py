@@ -96,14 +96,14 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
         for layer in range(n_spiking):
             moves = []
             i = bursts.index(gammas[layer])
-            if i > 0:
-                moves.append(("burst", bursts[i - 1]))
+            if i > 0:                  # (label, which list: 0 Γ / 1 ρ, new value)
+                moves.append(("burst", 0, bursts[i - 1]))
             j = rhos.index(rs[layer])
             if j + 1 < len(rhos):
-                moves.append(("compression", rhos[j + 1]))
-            for what, value in moves:
+                moves.append(("compression", 1, rhos[j + 1]))
+            for what, which, value in moves:
                 g, r = list(gammas), list(rs)
-                (g if what == "burst" else r)[layer] = value
+                (g, r)[which][layer] = value
                 cand = evaluate(g, r)
                 saved = current["spike_ops_per_image"] - cand["spike_ops_per_image"]
                 if cand["agreement_with_ann"] < floor or cand["output_error"] > ceiling or saved <= 0:
