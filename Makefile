@@ -17,7 +17,7 @@ test: setup
 
 # Every report of results/: the demo, burst and AdaFire + SSC + IAT on the MLP, the three-layer MLP,
 # the 784-input MLP (weights in SPRAM), the CNN with every coding, and digits_mlp single-spike with
-# its latency-vs-resources curve; CSS on the MLP and the CNN (golden model only: no hardware yet).
+# its latency-vs-resources curve; CSS on the MLP and the CNN.
 # Each board gets the design folded for it.
 bench: setup
 	. .venv/bin/activate && snnhw report --model digits_mlp --coding rate

@@ -16,7 +16,7 @@ from .ir import (BurstCoding, EarlyExit, IRError, Network, QuantNetwork,  # noqa
                  RateCoding, SingleSpikeCoding)
 from .passes import convert                                  # noqa: E402
 from .frontend import from_torch                             # noqa: E402
-from .build import build, write_vectors, event_bound         # noqa: E402
+from .generate import build, write_vectors, event_bound         # noqa: E402
 
 
 def __getattr__(name):

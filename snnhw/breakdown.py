@@ -33,7 +33,7 @@ def _synth_stats(component, name, build_dir, family):
     """Flattened Yosys synthesis of one component; returns its cell counts."""
     from amaranth.back import rtlil
 
-    from .build import ALLOW_COLLISIONS, DROP_LOADED_INIT
+    from .generate import ALLOW_COLLISIONS, DROP_LOADED_INIT
     from .synth import ABC9_CRASH, ecp5_abc_synthesis, setup_yowasp_env
 
     env = setup_yowasp_env(dict(__import__("os").environ))

@@ -1,6 +1,7 @@
 """The ``snnhw`` command: convert, build, sim, synth, report."""
 
 import json
+import os
 import pathlib
 import sys
 
@@ -9,8 +10,11 @@ import numpy as np
 
 from .codings import CHOICES
 from .data import DATASETS
+from .fixed import INPUT_BITS_RANGE, WEIGHT_BITS_RANGE
 from .ir import IRError
 from .passes.choose import CODING_CHOICES
+from .report import REPORT_BOARDS
+from .workdir import design_lock, writable_dir
 
 DEFAULT_MODEL = "digits_mlp"
 
@@ -55,9 +59,28 @@ def _load_qnet(path):
     return QuantNetwork.load(p)
 
 
-@click.group()
+class _Main(click.Group):
+    """The command group: any exception a command does not turn into a message itself
+    becomes one line and a hint (``--debug`` or ``SNNHW_DEBUG=1`` shows the traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:          # noqa: BLE001 — the last line of defence
+            if ctx.params.get("debug") or os.environ.get("SNNHW_DEBUG"):
+                raise
+            text = str(e) if isinstance(e, IRError) else f"{type(e).__name__}: {e}"
+            raise click.ClickException(f"{text}\n(an internal error if the message does not name "
+                                       f"your input: rerun with snnhw --debug for the traceback)") \
+                from None
+
+
+@click.group(cls=_Main)
 @click.version_option(package_name="snnhw")
-def main():
+@click.option("--debug", is_flag=True, help="Show the Python traceback of an unexpected error.")
+def main(debug):
     """snnhw: trained ReLU network → spiking network → bit-exact FPGA hardware."""
 
 
@@ -72,10 +95,12 @@ steps_opt = click.option("--timesteps", "-T", type=int, default=None, help="Rate
 
 def quant_opts(f):
     """Quantisation options shared by convert and report."""
-    f = click.option("--percentile", type=float, default=99.9, show_default=True,
-                     help="Calibration percentile (100 = max).")(f)
-    f = click.option("--input-bits", type=int, default=8, show_default=True)(f)
-    f = click.option("--weight-bits", type=int, default=8, show_default=True)(f)
+    f = click.option("--percentile", type=click.FloatRange(0, 100, min_open=True), default=99.9,
+                     show_default=True, help="Calibration percentile (100 = max).")(f)
+    f = click.option("--input-bits", type=click.IntRange(*INPUT_BITS_RANGE), default=8,
+                     show_default=True)(f)
+    f = click.option("--weight-bits", type=click.IntRange(*WEIGHT_BITS_RANGE), default=8,
+                     show_default=True)(f)
     return f
 
 
@@ -171,7 +196,7 @@ def _plan(q, lanes=None, plan_file=None, fit=None, target_latency_us=None, fold_
     if plan_file:
         plan = DesignPlan.of(q, DesignPlan.load(plan_file))
     elif lanes == "auto":
-        from .build import balance_lanes
+        from .generate import balance_lanes
         plan = DesignPlan.of(q, balance_lanes(q, _calibration_inputs(q, dataset)))
     elif lanes:
         try:
@@ -208,6 +233,7 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
 
     try:
         module, name, dataset = load_torch_model(model, weights)
+        out = writable_dir(out or f"build/{name}-{coding}", "-o")    # before the long steps
         x_tr, y_tr, x_te, y_te = load_dataset(dataset)
         net = from_torch(module, name=name)
         opts = dict(weight_bits=weight_bits, input_bits=input_bits, percentile=percentile)
@@ -221,8 +247,8 @@ def convert(model, weights, coding, timesteps, window, base, threshold_shift, ne
             qnet, _ = calibrate_early_exit(qnet, x_tr)
     except IRError as e:
         _fail(str(e))
-    out = pathlib.Path(out or f"build/{name}-{coding}")
-    path = qnet.save(out / "qnet.json")
+    with design_lock(out, on_wait=click.echo):
+        path = qnet.save(out / "qnet.json")
     g = golden.run(qnet, x_te)
     acc = {"accuracy_float": float(np.mean(net.forward(x_te).argmax(1) == y_te)),
            "accuracy_quant": float(np.mean(golden.quant_ann_logits(qnet, x_te).argmax(1) == y_te)),
@@ -245,16 +271,17 @@ def _design_dir(qnet):
 @click.option("-o", "--out", default=None, help="Output directory (default: beside QNET).")
 def build(qnet, out, **plan_options):
     """Generate Verilog + manifest.json + plan.json from a quantised network (file or directory)."""
-    from .build import build as build_design
+    from .generate import build as build_design
 
     try:
         q = _load_qnet(qnet)
-        out = pathlib.Path(out) if out else _design_dir(qnet)
+        out = writable_dir(out, "-o") if out else _design_dir(qnet)
         plan, folded = _plan(q, design_dir=out, **plan_options)
-        res = build_design(q, out, lanes=plan)
-        plan.save(out / "plan.json")
-        if folded is not None:
-            (out / "fold.json").write_text(json.dumps(folded.as_dict(), indent=2) + "\n")
+        with design_lock(out, on_wait=click.echo):
+            res = build_design(q, out, lanes=plan)
+            plan.save(out / "plan.json")
+            if folded is not None:
+                (out / "fold.json").write_text(json.dumps(folded.as_dict(), indent=2) + "\n")
     except IRError as e:
         _fail(str(e))
     for line, lp in zip(plan.describe(), q.layers):
@@ -271,13 +298,14 @@ def build(qnet, out, **plan_options):
 @plan_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @harness_opt
-@click.option("--images", type=int, default=50, show_default=True, help="Test images to replay.")
+@click.option("--images", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Test images to replay.")
 @click.option("--dataset", type=click.Choice(DATASETS), default="digits", show_default=True,
               help="Bundled data set whose test images are replayed (digits_mlp784: digits28).")
 @click.option("--stream", is_flag=True, help="Send the images back to back (layer pipelining).")
 def sim(qnet, simulator, harness, images, dataset, stream, **plan_options):
     """Replay test images on the generated RTL and compare with the golden model."""
-    from .build import build as build_design, event_bound, write_vectors
+    from .generate import build as build_design, event_bound, write_vectors
     from .data import load_dataset
     from .sim import simulate_rtl
 
@@ -294,7 +322,7 @@ def sim(qnet, simulator, harness, images, dataset, stream, **plan_options):
         lanes, _ = _plan(q, design_dir=d, dataset=dataset, **plan_options)
     except IRError as e:
         _fail(str(e))
-    with _Progress(_console()) as prog:
+    with _Progress(_console()) as prog, design_lock(d, on_wait=prog.step):
         prog.step("generate Verilog")
         res = build_design(q, d, lanes=lanes)
         g = write_vectors(q, codes, d / "vectors.npz", x_is_codes=True)
@@ -358,7 +386,7 @@ def synth(qnet, board, clock, **plan_options):
         _fail(str(e))
     d = pathlib.Path(qnet) if pathlib.Path(qnet).is_dir() else pathlib.Path(qnet).parent
     out = {}
-    with _Progress(_console()) as prog:
+    with _Progress(_console()) as prog, design_lock(d, on_wait=prog.step):
         for b in board:
             prog.step(f"synthesise for {b}")
             out[b] = synthesize(lambda: SNNAccelerator(q, lanes=lanes), b, d / f"synth_{b}",
@@ -390,8 +418,10 @@ def _clock_log(prog):
 @quant_opts
 @click.option("--simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @harness_opt
-@click.option("--rtl-images", type=int, default=None, help="Test images on the RTL (default: all).")
-@click.option("--board", multiple=True, default=("icebreaker", "ulx3s"), show_default=True)
+@click.option("--rtl-images", type=click.IntRange(min=1), default=None,
+              help="Test images on the RTL (default: all).")
+@click.option("--board", type=click.Choice(REPORT_BOARDS), multiple=True,
+              default=("icebreaker", "ulx3s"), show_default=True)
 @click.option("--no-synth", is_flag=True, help="Skip synthesis.")
 @click.option("--results", default="results", show_default=True)
 def report(model, weights, coding, timesteps, window, base, threshold_shift, negative_spikes,

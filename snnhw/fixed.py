@@ -21,7 +21,7 @@ import numpy as np
 __all__ = [
     "WEIGHT_BITS_RANGE", "INPUT_BITS_RANGE", "READOUT_BITS",
     "round_half_away", "saturate", "signed_range", "signed_width", "unsigned_width",
-    "ceil_log2", "input_levels", "quantise_input", "weight_frac_bits", "initial_membrane",
+    "ceil_log2", "input_levels", "input_code_range", "check_input_codes", "quantise_input", "weight_frac_bits", "initial_membrane",
     "argmax_lowest", "top2_margin", "synaptic_drive_bound", "membrane_bound",
 ]
 
@@ -77,6 +77,32 @@ def input_levels(bits, signed):
     Unsigned inputs use ``0 .. 2**bits - 1``; signed inputs ``-(2**(bits-1) - 1) .. 2**(bits-1) - 1``.
     """
     return (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+
+
+def input_code_range(bits, signed):
+    """``(lo, hi)``: the input codes a network with ``bits``-bit (un)signed inputs accepts."""
+    levels = input_levels(bits, signed)
+    return (-levels if signed else 0), levels
+
+
+def check_input_codes(codes, bits, signed, name):
+    """Raise ``ValueError`` naming the first code of ``codes`` outside :func:`input_code_range`.
+
+    The hardware reads exactly ``bits`` bits of every code: a code outside the range would be
+    masked by the link, not computed, so it is refused here rather than reported later as a
+    mismatch that is not one.
+    """
+    codes = np.asarray(codes)
+    if codes.size and not np.issubdtype(codes.dtype, np.integer):
+        if not np.array_equal(codes, np.round(codes)):
+            raise ValueError(f"network {name!r}: input codes must be integers, got {codes.dtype} values")
+    lo, hi = input_code_range(bits, signed)
+    bad = np.flatnonzero((codes < lo) | (codes > hi))
+    if bad.size:
+        img, pos = np.unravel_index(bad[0], codes.shape) if codes.ndim == 2 else (0, bad[0])
+        kind = "signed" if signed else "unsigned"
+        raise ValueError(f"network {name!r}: input code {int(codes.flat[bad[0]])} (image {img}, "
+                         f"input {pos}) is outside the {bits}-bit {kind} range {lo}..{hi}")
 
 
 def quantise_input(x, scale, bits, signed):
@@ -163,6 +189,10 @@ def phase_gains(base, window):
     ``g(k) = round(base**(window − k) · 2**q)`` with ``q`` the fraction bits that give the
     table about ``PHASE_GAIN_BITS`` bits.
     """
+    if base ** (window - 1) > PHASE_GAIN_MAX:
+        raise ValueError(f"single-spike: step gain base**(window-1) = {base:g}**{window - 1} = "
+                         f"{base ** (window - 1):.3g} exceeds {PHASE_GAIN_MAX}; use a smaller base "
+                         f"or window")
     n = power_of_two_exponent(base)
     if n is not None:
         gains = [1 << (n * (window - k)) for k in range(1, window + 1)]

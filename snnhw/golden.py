@@ -96,10 +96,13 @@ def _pool_counts(layer, m):
 
 def run_codes(qnet, xq, record_events=False, record_steps=False):
     """Simulate integer input codes ``xq`` of shape ``(N, n_inputs)``."""
-    xq = np.asarray(xq, dtype=np.int64).reshape(len(xq), -1)
+    xq = np.asarray(xq)
+    xq = xq.reshape(len(xq), -1)
     if xq.shape[1] != qnet.n_inputs:
         raise ValueError(f"input codes have {xq.shape[1]} values, network {qnet.name!r} "
                          f"expects {qnet.n_inputs}")
+    fixed.check_input_codes(xq, qnet.input_bits, qnet.input_signed, qnet.name)
+    xq = xq.astype(np.int64)
     if qnet.coding.one_window:
         return _run_windows(qnet, xq, record_events, record_steps)
     return _run_steps(qnet, xq, record_events, record_steps)

@@ -23,8 +23,15 @@ __all__ = ["IRError", "Dense", "Conv2d", "BatchNorm", "Pool2d", "Network", "Rate
 
 def _frozen_array(a, dtype, what):
     try:
+        if np.issubdtype(dtype, np.integer):
+            src = np.asarray(a)
+            if src.dtype.kind in "fc" and not (np.isfinite(src).all() and np.array_equal(src, np.round(src))):
+                raise IRError(f"{what}: must hold integers, got {src.dtype} values with fractions "
+                              f"or NaN/inf")
         arr = np.array(a, dtype=dtype, copy=True)
     except (TypeError, ValueError) as e:
+        if isinstance(e, IRError):
+            raise
         raise IRError(f"{what}: cannot convert to {np.dtype(dtype).name}: {e}") from None
     arr.setflags(write=False)
     return arr
@@ -432,8 +439,9 @@ class QuantLayer:
         lo, hi = fixed.signed_range(self.weight_bits)
         if w.size and (w.min() < lo or w.max() > hi):
             raise IRError(f"layer {self.name!r}: weights outside {self.weight_bits}-bit signed range")
-        if int(self.threshold) < 1:
-            raise IRError(f"layer {self.name!r}: threshold must be >= 1, got {self.threshold}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, np.integer)) \
+                or self.threshold < 1:
+            raise IRError(f"layer {self.name!r}: threshold must be an integer >= 1, got {self.threshold!r}")
         object.__setattr__(self, "weight", w)
         object.__setattr__(self, "bias", b)
         object.__setattr__(self, "threshold", int(self.threshold))
@@ -579,8 +587,22 @@ class QuantNetwork:
         object.__setattr__(self, "input_shape", tuple(int(s) for s in self.input_shape))
         object.__setattr__(self, "layers", tuple(self.layers))
         lo, hi = fixed.INPUT_BITS_RANGE
-        if not lo <= self.input_bits <= hi:
+        if isinstance(self.input_bits, bool) or not isinstance(self.input_bits, (int, np.integer)) \
+                or not lo <= self.input_bits <= hi:
             raise IRError(f"input_bits must be in {lo}..{hi}, got {self.input_bits}")
+        object.__setattr__(self, "input_bits", int(self.input_bits))
+        if not isinstance(self.input_signed, (bool, np.bool_)):
+            raise IRError(f"input_signed must be True or False, got {self.input_signed!r}")
+        object.__setattr__(self, "input_signed", bool(self.input_signed))
+        try:
+            scale = float(self.input_scale)
+        except (TypeError, ValueError):
+            scale = float("nan")
+        if not (np.isfinite(scale) and scale > 0):
+            raise IRError(f"input_scale must be a positive finite number, got {self.input_scale!r}")
+        object.__setattr__(self, "input_scale", scale)
+        if not self.layers:
+            raise IRError(f"network {self.name!r} has no layers")
         shape = self.input_shape
         for layer in self.layers:
             if layer.in_shape != shape:
@@ -626,7 +648,7 @@ class QuantNetwork:
         path = pathlib.Path(path)
         stem = path.with_suffix("")
         meta = {
-            "format": "snnhw.QuantNetwork/1",
+            "format": "snnhw.QuantNetwork/1",          # qnet_file.FORMAT
             "name": self.name, "input_shape": list(self.input_shape),
             "input_bits": self.input_bits, "input_signed": self.input_signed,
             "input_scale": self.input_scale,
@@ -649,23 +671,27 @@ class QuantNetwork:
 
     @classmethod
     def load(cls, path):
-        """Read a network written by :meth:`save`."""
+        """Read a network written by :meth:`save`, checking every key, type, array and the
+        static widths (:mod:`snnhw.qnet_file`); raises :class:`IRError` naming the file."""
+        from . import qnet_file
+
         stem = pathlib.Path(path).with_suffix("")
-        try:
-            meta = json.loads(stem.with_suffix(".json").read_text())
-        except FileNotFoundError:
-            raise IRError(f"no quantised network at {stem.with_suffix('.json')}") from None
-        if meta.get("format") != "snnhw.QuantNetwork/1":
-            raise IRError(f"{stem.with_suffix('.json')}: not a snnhw quantised network")
-        arrays = np.load(stem.with_suffix(".npz"))
+        where = stem.with_suffix(".json")
+        meta = qnet_file.read_meta(where)
+        arrays = qnet_file.read_arrays(stem.with_suffix(".npz"), len(meta["layers"]))
         coding = dict(meta["coding"])
         kind = coding.pop("kind", None)
         if kind not in CODINGS:
-            raise IRError(f"{stem.with_suffix('.json')}: unknown coding {kind!r}")
-        layers = tuple(QuantLayer(weight=arrays[f"w{k}"], bias=arrays[f"b{k}"], **lm)
-                       for k, lm in enumerate(meta["layers"]))
-        return cls(name=meta["name"], input_shape=tuple(meta["input_shape"]),
-                   input_bits=meta["input_bits"], input_signed=meta["input_signed"],
-                   input_scale=meta["input_scale"], layers=layers,
-                   coding=CODINGS[kind].from_dict(coding, stem.with_suffix('.json')), calibration=meta["calibration"],
-                   early_exit=None if meta.get("early_exit") is None else EarlyExit(tuple(meta["early_exit"])))
+            raise IRError(f"{where}: unknown coding {kind!r}")
+        try:
+            layers = tuple(QuantLayer(weight=w, bias=b, **lm) for (w, b), lm in zip(arrays, meta["layers"]))
+            qnet = cls(name=meta["name"], input_shape=tuple(meta["input_shape"]),
+                       input_bits=meta["input_bits"], input_signed=meta["input_signed"],
+                       input_scale=meta["input_scale"], layers=layers,
+                       coding=CODINGS[kind].from_dict(coding, where), calibration=meta["calibration"],
+                       early_exit=None if meta["early_exit"] is None else EarlyExit(tuple(meta["early_exit"])))
+        except IRError as e:
+            message = str(e)
+            raise IRError(message if message.startswith(str(where)) else f"{where}: {message}") from None
+        qnet_file.check_widths(qnet, where)
+        return qnet

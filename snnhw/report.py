@@ -10,13 +10,15 @@ import platform as _platform
 import time
 
 from . import __version__, golden, report_hw
-from .build import balance_lanes
+from .generate import balance_lanes
 from .codings import CHOICES, OPTION_DEFAULTS
+from .errors import IRError
 from .data import load_dataset
 from .frontend import from_torch
 from .passes import calibrate_early_exit, choose_coding, convert
 from .passes.adafire import spike_ops
 from .report_tables import ReportContext
+from .workdir import design_lock, writable_dir
 from .report_tables import accuracy as _accuracy
 
 __all__ = ["DEFAULT_SWEEP", "run_report", "write_markdown"]
@@ -89,6 +91,7 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         raise ValueError(f"unknown coding {coding!r}; available: {', '.join(CHOICES)}")
     if iat is None:
         iat = CHOICES[coding].early_exit
+    _check_doors(boards, results_dir, rtl_images)
     t_start = time.time()
     progress.step("load model and data")
     module, name, dataset = load_torch_model(model, weights)
@@ -134,9 +137,10 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
         "ann_macs_per_image": ann_macs,
         "synaptic_ops_vs_ann_macs": round(float(g.synaptic_ops.mean()) / ann_macs, 4),
     }
-    hw = _hardware(qnet, x_tr, x_te, pathlib.Path(build_root) / tag, lanes=lanes, boards=boards,
-                   simulator=simulator, harness=harness, rtl_images=rtl_images,
-                   stream_images=stream_images, curve=curve, progress=progress)
+    with design_lock(pathlib.Path(build_root) / tag, on_wait=progress.step) as bdir:
+        hw = _hardware(qnet, x_tr, x_te, bdir, lanes=lanes, boards=boards,
+                       simulator=simulator, harness=harness, rtl_images=rtl_images,
+                       stream_images=stream_images, curve=curve, progress=progress)
     report.update(hw.pop("design"), **tables, **hw)
     report["environment"] = {"snnhw": __version__, "python": _platform.python_version(),
                              "machine": _platform.machine(), "seconds": round(time.time() - t_start, 1)}
@@ -145,6 +149,28 @@ def run_report(model="digits_mlp", coding="rate", *, timesteps=None, window=None
     (out / f"{tag}.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / f"{tag}.md").write_text(write_markdown(report))
     return report
+
+
+def _report_boards():
+    from boards.platforms import BOARDS
+    from .resources import BOARD_BUDGETS
+    return tuple(sorted(set(BOARDS) & set(BOARD_BUDGETS)))
+
+
+#: Boards a report can fold for and synthesise (a synthesis target with a resource budget).
+REPORT_BOARDS = _report_boards()
+
+
+def _check_doors(boards, results_dir, rtl_images):
+    """What the end of a long run needs, checked before its first step."""
+    for b in boards:
+        if b not in REPORT_BOARDS:
+            raise IRError(f"unknown board {b!r}; a report folds and synthesises for "
+                          f"{', '.join(REPORT_BOARDS)}")
+    if rtl_images is not None and (isinstance(rtl_images, bool) or not isinstance(rtl_images, int)
+                                   or rtl_images < 1):
+        raise IRError(f"rtl_images must be a positive integer (None: the whole test set), got {rtl_images!r}")
+    writable_dir(results_dir, "results directory")
 
 
 def _hardware(qnet, x_tr, x_te, bdir, *, lanes, boards, simulator, harness, rtl_images,

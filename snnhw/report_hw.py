@@ -10,7 +10,7 @@ import pathlib
 
 import numpy as np
 
-from .build import build, event_bound, event_bound_per_layer, write_vectors
+from .generate import build, event_bound, event_bound_per_layer, write_vectors
 from .plan import DesignPlan
 
 __all__ = ["choose_designs", "measure_design", "read_port_bound", "board_section",

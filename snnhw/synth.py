@@ -25,7 +25,7 @@ except ImportError:  # `boards` lives next to `snnhw` in the source tree but is 
     import boards  # noqa: F401
 from boards.platforms import BoardTop, get_board
 
-from .build import ALLOW_COLLISIONS, DROP_LOADED_INIT
+from .generate import ALLOW_COLLISIONS, DROP_LOADED_INIT
 from boards.pll import achievable, best_at_most
 
 

@@ -9,7 +9,7 @@ from amaranth.hdl import Array, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from snnhw.build import component_verilog
+from snnhw.generate import component_verilog
 
 #: Bits of a load word.
 LOAD_BITS = 16

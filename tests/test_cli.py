@@ -33,9 +33,10 @@ def test_convert_wrong_input_shape(tmp_path):
 
 
 def test_bits_out_of_range(tmp_path):
+    # refused by the option itself, before the model is even loaded
     res = CliRunner().invoke(main, ["convert", "--weight-bits", "20", "-o", str(tmp_path)])
-    assert res.exit_code == 1
-    assert "Error: weight_bits must be an integer in 4..16, got 20" in res.output
+    assert res.exit_code == 2
+    assert "Invalid value for '--weight-bits': 20 is not in the range 4<=x<=16." in res.output
 
 
 def test_unknown_model():

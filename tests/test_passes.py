@@ -95,8 +95,12 @@ def test_single_spike_coding_validated():
         SingleSpikeCoding(0)
     with pytest.raises(IRError, match="single-spike coding: base must be a number > 1, got 1.0"):
         SingleSpikeCoding(8, 1.0)
-    with pytest.raises(IRError, match=r"step gain base\*\*\(window-1\) = \d+ exceeds 16777216"):
+    with pytest.raises(IRError, match=r"step gain base\*\*\(window-1\) = 4\*\*15 = 1.07e\+09 exceeds 16777216"):
         SingleSpikeCoding(16, 4.0)
+    # an int64 table would wrap to negative gains here: refused, naming base and window
+    with pytest.raises(IRError, match=r"base\*\*\(window-1\) = 100\*\*15 = 1e\+30 exceeds 16777216; "
+                                      r"use a smaller base or window"):
+        SingleSpikeCoding(16, 100.0)
 
 
 def test_burst_coding_validated():

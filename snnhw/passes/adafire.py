@@ -59,6 +59,8 @@ def search_adafire(net, x_cal, y_cal, timesteps, *, baseline_burst=4, bursts=DEF
     """
     if y_cal is None:
         raise IRError("the AdaFire search needs calibration labels")
+    from ..frontend import as_network
+    net = as_network(net)
     n_spiking = len(net.weight_layers) - 1
     if n_spiking < 1:
         raise IRError(f"network {net.name!r}: AdaFire needs at least one spiking (hidden) layer")

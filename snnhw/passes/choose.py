@@ -23,5 +23,7 @@ def choose_coding(kind, net, x_cal, y_cal=None, *, weight_bits=8, input_bits=8, 
         raise IRError(f"unknown coding {kind!r}; available: {', '.join(CHOICES)}")
     choice = CHOICES[kind]
     choice.check_options(options)
+    from ..frontend import as_network
+    net = as_network(net)
     quant = dict(weight_bits=weight_bits, input_bits=input_bits, percentile=percentile)
     return choice.choose(net, x_cal, y_cal, {**OPTION_DEFAULTS, **options}, quant)

@@ -32,7 +32,8 @@ def search_phase_coding(net, x_cal, y_cal, *, bases=DEFAULT_BASES, windows=DEFAU
     """
     if y_cal is None:
         raise IRError("the (base, window) search needs calibration labels")
-    calib, norm = prepare(net, x_cal, percentile)
+    from ..frontend import as_network
+    calib, norm = prepare(as_network(net), x_cal, percentile)
     points = []
     for base in bases:
         for window in windows:

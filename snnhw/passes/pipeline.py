@@ -1,7 +1,6 @@
 """The explicit conversion pipeline."""
 
 from ..codings import RateCoding, check_coding
-from ..ir import Network
 from .calibrate import calibrate
 from .fold import fold_batchnorm
 from .refine import refine_thresholds
@@ -40,9 +39,8 @@ def convert(model, x_cal, coding=None, *, weight_bits=8, input_bits=8, percentil
     percentile : float
         Calibration percentile (100 = max).
     """
-    if not isinstance(model, Network):
-        from ..frontend import from_torch
-        model = from_torch(model, input_shape=input_shape, name=name)
+    from ..frontend import as_network
+    model = as_network(model, input_shape=input_shape, name=name)
     coding = coding if coding is not None else RateCoding()
     calib, norm = prepare(model, x_cal, percentile)
     return quantised(norm, calib, coding, x_cal, weight_bits, input_bits)

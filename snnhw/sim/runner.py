@@ -62,11 +62,11 @@ def _env_for_tools():
 
 def simulate_rtl(verilog, manifest, vectors, build_dir, simulator="verilator", top=None,
                  max_cycles=10_000_000, mode="sequential", harness="cocotb"):
-    """Replay ``vectors`` (from :func:`snnhw.build.write_vectors`) on ``verilog``.
+    """Replay ``vectors`` (from :func:`snnhw.generate.write_vectors`) on ``verilog``.
 
     Parameters
     ----------
-    verilog, manifest : paths of the generated design (:func:`snnhw.build.build`)
+    verilog, manifest : paths of the generated design (:func:`snnhw.generate.build`)
     vectors : path of the golden vectors (``.npz``)
     build_dir : path where the simulator is compiled (and, for ``fast``, cached)
     simulator : ``"verilator"`` or ``"icarus"``

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 
-from snnhw.build import build, event_bound, generate_verilog
+from snnhw.generate import build, event_bound, generate_verilog
 from netgen import random_qnet
 
 
@@ -36,7 +36,7 @@ def test_event_bound():
 
 
 def test_balance_lanes_shortens_the_busiest_engine():
-    from snnhw.build import balance_lanes
+    from snnhw.generate import balance_lanes
     from snnhw import golden
 
     q, x = random_qnet(8, (20, 32, 4), timesteps=3)

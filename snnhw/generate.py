@@ -125,8 +125,9 @@ def build(qnet, out_dir, lanes=1, name=TOP):
 
 def write_vectors(qnet, x, path, x_is_codes=False):
     """Golden test vectors: input codes, potentials, class, event counts and exit step (``.npz``)."""
-    xq = np.asarray(x, dtype=np.int64) if x_is_codes else qnet.quantise_input(x)
-    res = golden.run_codes(qnet, xq)
+    xq = np.asarray(x) if x_is_codes else qnet.quantise_input(x)
+    res = golden.run_codes(qnet, xq)                 # refuses codes outside the input range
+    xq = xq.astype(np.int64)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, inputs=xq, potentials=res.potentials, predicted=res.predicted, events=res.events,
