@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from snnhw.build import build, write_vectors
+from snnhw.generate import build, write_vectors
 from snnhw.ir import BurstCoding, EarlyExit
 from snnhw.sim import HARNESSES, fast, simulate_rtl
 from fakecore import write_fake_design

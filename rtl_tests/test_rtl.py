@@ -6,7 +6,7 @@ A representative subset runs here; ``snnhw report`` replays the whole test set.
 import numpy as np
 import pytest
 
-from snnhw.build import build, write_vectors
+from snnhw.generate import build, write_vectors
 from snnhw.sim import simulate_rtl
 from netgen import random_qnet
 
